@@ -1,0 +1,19 @@
+from .catalog import Product
+from .customers import Customer
+from .events import OrderEvent
+from .gateway_sandbox import SandboxTransaction
+from .orders import ORDER_TRANSITIONS, Order, OrderItem
+from .payments import Payment, PaymentMethod, Refund
+
+__all__ = [
+    "ORDER_TRANSITIONS",
+    "Customer",
+    "Order",
+    "OrderEvent",
+    "OrderItem",
+    "Payment",
+    "PaymentMethod",
+    "Product",
+    "Refund",
+    "SandboxTransaction",
+]

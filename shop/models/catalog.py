@@ -1,0 +1,31 @@
+from django.db import models
+
+from .fields import MoneyField
+
+
+class Product(models.Model):
+    """A thing the shop sells. `stock` counts units not yet reserved by an order."""
+
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    price = MoneyField()
+    stock = models.IntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(stock__gte=0), name="product_stock_not_negative"),
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_not_negative"),
+        ]
+        indexes = [models.Index(fields=["is_active", "name"], name="product_active_name_idx")]
+
+    def __str__(self):
+        return f"{self.sku} {self.name}"
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
