@@ -1,0 +1,58 @@
+# The shop's everyday commands. `make run` serves the demo shop; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The tests need PostgreSQL (locking is only proven there): the current OS user on localhost by default.
+TEST_DATABASE_URL ?= postgres://localhost/
+PORT ?= 8000
+
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: run migrate makemigrations createsuperuser shell dbshell test lint format install install-dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install  ## Serve the shop with a demo catalog on http://localhost:8000 (SQLite unless configured).
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_demo_catalog
+	DEBUG=$${DEBUG:-True} $(MANAGE) runserver $(PORT)
+
+migrate: install
+	$(MANAGE) migrate
+
+makemigrations: install
+	$(MANAGE) makemigrations
+
+createsuperuser: install
+	$(MANAGE) createsuperuser
+
+shell: install
+	$(MANAGE) shell
+
+dbshell: install
+	$(MANAGE) dbshell
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MANAGE) makemigrations --check --dry-run
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install-dev lint  ## The whole suite, on PostgreSQL (DATABASE_URL overrides the default server).
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest $(PYTEST_ARGS)
