@@ -25,6 +25,9 @@ def release_stock(items: list[OrderItem]) -> None:
 
 def _move_stock(deltas: dict[int, int]) -> None:
     Product.objects.filter(pk__in=deltas).update(
-        stock=Case(*(When(pk=product_id, then=F("stock") + delta) for product_id, delta in deltas.items())),
+        stock=Case(
+            *(When(pk=product_id, then=F("stock") + delta) for product_id, delta in deltas.items()),
+            default=F("stock"),
+        ),
         updated_at=timezone.now(),
     )
