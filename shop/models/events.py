@@ -31,8 +31,15 @@ class OrderEvent(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=40)
     actor_kind = models.CharField(max_length=8, choices=ActorKind.choices)
+    # No database constraint: the trail is never rewritten, not even to forget a deleted user
+    # (the label keeps who it was).
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     actor_label = models.CharField(max_length=254, blank=True)
     from_status = models.CharField(max_length=12, choices=OrderStatus.choices, blank=True)

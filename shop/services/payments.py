@@ -15,10 +15,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from shop.exceptions import PaymentInProgress
+from shop.exceptions import InvalidOrderInput, PaymentInProgress
 from shop.gateways import GatewayError, GatewayResult, GatewayTimeout, get_gateway
 from shop.locks import lock_order, lock_payment, lock_payments_of
-from shop.models import Payment, Refund
+from shop.models import Payment, PaymentMethod, Refund
 from shop.models.orders import OrderStatus
 
 from .actors import Actor
@@ -37,6 +37,10 @@ def process_payment(
     """Charge the order's total once. Returns the attempt: COMPLETED, FAILED (with the reason), or still
     PROCESSING when the gateway's answer was lost (reconciliation settles it)."""
     provider = get_gateway(gateway)
+    if payment_method is not None and payment_method not in PaymentMethod.values:
+        raise InvalidOrderInput(
+            f"Unknown payment method {payment_method!r}.", field="payment_method", allowed=PaymentMethod.values
+        )
     payment = _start_payment(
         order_id=order_id,
         actor=actor,

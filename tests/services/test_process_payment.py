@@ -5,7 +5,13 @@ from decimal import Decimal
 
 import pytest
 
-from shop.exceptions import GatewayNotConfigured, InvalidTransition, PaymentInProgress, VersionConflict
+from shop.exceptions import (
+    GatewayNotConfigured,
+    InvalidOrderInput,
+    InvalidTransition,
+    PaymentInProgress,
+    VersionConflict,
+)
 from shop.models import Order, Payment, SandboxTransaction
 from shop.services import process_payment, reconcile_payments
 
@@ -134,3 +140,17 @@ def test_the_payment_amount_is_the_order_total(order, system):
     payment = process_payment(order_id=order.pk, actor=system)
 
     assert payment.amount == Decimal("1055.00") == SandboxTransaction.objects.get().amount
+
+
+def test_an_unknown_payment_method_is_refused_before_anything_changes(order, system):
+    with pytest.raises(InvalidOrderInput):
+        process_payment(order_id=order.pk, actor=system, payment_method="GOLD_BARS")
+
+    assert Order.objects.get(pk=order.pk).version == 1
+    assert _charges() == 0
+
+
+def test_the_chosen_payment_method_is_recorded_on_the_attempt(order, system):
+    payment = process_payment(order_id=order.pk, actor=system, payment_method="PAYPAL")
+
+    assert Payment.objects.get(pk=payment.pk).method == "PAYPAL"
