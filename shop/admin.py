@@ -41,9 +41,21 @@ class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
 
 
+class ServiceOnlyAdmin(admin.ModelAdmin):
+    """Read-only: these rows change only through `shop.services` (the back office), never by editing."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
-    """Read-only: orders change only through the services (the back office), never by editing rows."""
+class OrderAdmin(ServiceOnlyAdmin):
 
     list_display = ["number", "customer", "status", "total", "refunded_amount", "created_at"]
     list_filter = ["status", "created_at"]
@@ -51,26 +63,8 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["customer"]
     inlines = [OrderItemInline, PaymentInline, OrderEventInline]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ServiceOnlyAdmin):
     list_display = ["payment", "amount", "status", "created_by", "created_at"]
     list_filter = ["status"]
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
