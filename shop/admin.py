@@ -9,6 +9,10 @@ class ProductAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["sku", "name"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Stock of an existing product moves only through orders and recorded adjustments.
+        return ["stock"] if obj else []
+
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
