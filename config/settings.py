@@ -62,17 +62,20 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 
+# WAL lets readers run beside the single writer; IMMEDIATE takes the write lock at BEGIN so two
+# transactions never both read and then fail to upgrade ("database is locked") halfway through.
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+}
+
+
 def _sqlite_database() -> dict:
-    # WAL lets readers run beside the single writer; IMMEDIATE takes the write lock at BEGIN so two
-    # transactions never both read and then fail to upgrade ("database is locked") halfway through.
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": env("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3")),
-        "OPTIONS": {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-        },
+        "OPTIONS": dict(SQLITE_OPTIONS),
     }
 
 
@@ -97,6 +100,8 @@ def _database() -> dict:
     if database["ENGINE"] == "django.db.backends.postgresql" and not database.get("NAME"):
         # Like libpq: with no database named, use the one named after the user (postgres://localhost/).
         database["NAME"] = database.get("USER") or getpass.getuser()
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database["OPTIONS"] = {**SQLITE_OPTIONS, **database.get("OPTIONS", {})}
     database.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
     return database
 

@@ -60,7 +60,6 @@ class ServiceOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Order)
 class OrderAdmin(ServiceOnlyAdmin):
-
     list_display = ["number", "customer", "status", "total", "refunded_amount", "created_at"]
     list_filter = ["status", "created_at"]
     search_fields = ["number", "customer__email"]

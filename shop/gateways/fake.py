@@ -95,7 +95,11 @@ class FakeGateway(PaymentGateway):
 
     def refund(self, *, charge_reference, amount, currency, idempotency_key):
         self._pause()
-        charge = SandboxTransaction.objects.get(kind=SandboxTransaction.Kind.CHARGE, reference=charge_reference)
+        charge = SandboxTransaction.objects.filter(
+            kind=SandboxTransaction.Kind.CHARGE, reference=charge_reference
+        ).first()
+        if charge is None:
+            raise GatewayError(f"No charge {charge_reference!r} to refund.")
         refunded = sum(
             SandboxTransaction.objects.filter(
                 kind=SandboxTransaction.Kind.REFUND, charge_reference=charge_reference, succeeded=True

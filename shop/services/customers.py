@@ -23,3 +23,21 @@ def get_or_create_guest_customer(*, email: str, name: str, phone: str = "") -> C
 
 def _guest_by_email(email: str) -> Customer | None:
     return Customer.objects.alias(email_ci=Lower("email")).filter(user__isnull=True, email_ci=email.lower()).first()
+
+
+def release_profile_of_deleted_user(*, user) -> None:
+    """Turn a deleted user's profile back into a guest customer without losing any order.
+
+    If a guest with the same email already exists, the profile's orders move to that guest (one guest per email).
+    """
+    with transaction.atomic():
+        profile = Customer.objects.select_for_update().filter(user=user).first()
+        if profile is None:
+            return
+        guest = _guest_by_email(profile.email)
+        if guest is None:
+            profile.user = None
+            profile.save(update_fields=["user", "updated_at"])
+            return
+        profile.orders.update(customer=guest)
+        profile.delete()

@@ -10,12 +10,10 @@ from django.utils import timezone
 from shop.exceptions import (
     InsufficientStock,
     InvalidOrderInput,
-    InvalidTransition,
     PriceChanged,
     ProductMismatch,
     ProductUnavailable,
     RefundInProgress,
-    VersionConflict,
 )
 from shop.locks import lock_order, lock_payments_of, lock_products_by_sku
 from shop.models import Customer, Order, OrderItem, Payment, PaymentMethod, Product, Refund
@@ -139,12 +137,20 @@ def release_expired_orders(*, older_than: timedelta | None = None, actor: Actor 
     ).values_list("pk", flat=True)
     released = []
     for order_id in list(candidates):
-        try:
-            order = cancel_order(order_id=order_id, actor=actor, reason="Unpaid order expired.")
-        except (InvalidTransition, VersionConflict):
-            continue
-        released.append(order.number)
+        order = _expire_if_still_unpaid(order_id=order_id, cutoff=cutoff, actor=actor)
+        if order is not None:
+            released.append(order.number)
     return released
+
+
+def _expire_if_still_unpaid(*, order_id: int, cutoff, actor: Actor) -> Order | None:
+    # The candidate list was read without locks: the order may have been paid since. Decide again under its lock.
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if order.status not in (OrderStatus.PENDING, OrderStatus.FAILED) or order.created_at >= cutoff:
+            return None
+        _cancel_unpaid(order, actor=actor, reason="Unpaid order expired.")
+        return order
 
 
 def _cancel_unpaid(order: Order, *, actor: Actor, reason: str) -> None:
