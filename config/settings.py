@@ -7,6 +7,7 @@ Database selection, first match wins:
 """
 
 import getpass
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -28,6 +29,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "django_filters",
+    "drf_spectacular",
     "shop",
 ]
 
@@ -156,3 +161,54 @@ PAYMENT_DEFAULT_GATEWAY = env("PAYMENT_DEFAULT_GATEWAY", default="fake")
 PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", default=120)
 # Unpaid (PENDING or FAILED) orders older than this are cancelled by `release_expired_orders`.
 UNPAID_ORDER_TTL_MINUTES = env.int("UNPAID_ORDER_TTL_MINUTES", default=60)
+# Idempotency keys of the JSON API are kept at least this long (`purge_idempotency_keys` removes older ones).
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+
+# --- The JSON API -----------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "shop.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "shop.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"auth": env("API_AUTH_THROTTLE_RATE", default="30/min")},
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+
+# After this many failed logins for one email from one address, further tries are refused for the window.
+FAILED_LOGIN_LIMIT = env.int("FAILED_LOGIN_LIMIT", default=5)
+FAILED_LOGIN_WINDOW_SECONDS = env.int("FAILED_LOGIN_WINDOW_SECONDS", default=900)
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Transactional Order Processor API",
+    "DESCRIPTION": (
+        "Orders, payments and refunds that stay correct under concurrency. Authenticate with a JWT "
+        "(`Authorization: Bearer <access>` from `auth/login/`), or, for a guest's own order, with the order's "
+        "access token in `X-Order-Token`. Every POST accepts an `Idempotency-Key`. Errors have one shape: "
+        '`{"error": {"code", "message", "details"}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "/static/vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui/favicon-32x32.png",
+    "REDOC_DIST": "/static/vendor/redoc",
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "shop.models.orders.OrderStatus",
+        "PaymentStatusEnum": "shop.models.payments.PaymentStatus",
+        "PaymentMethodEnum": "shop.models.payments.PaymentMethod",
+    },
+}

@@ -100,3 +100,15 @@ class RefundFailed(ShopError):
 class GatewayNotConfigured(ShopError):
     code = "unknown_gateway"
     default_message = "No such payment gateway is configured."
+
+
+class EmailTaken(ShopError):
+    code = "email_taken"
+    http_status = 409
+    default_message = "That email address is already in use."
+
+
+class CustomerHasOrders(ShopError):
+    code = "customer_has_orders"
+    http_status = 409
+    default_message = "A customer with orders cannot be deleted."

@@ -2,12 +2,14 @@ from .catalog import Product
 from .customers import Customer
 from .events import OrderEvent
 from .gateway_sandbox import SandboxTransaction
+from .idempotency import IdempotencyKey
 from .orders import ORDER_TRANSITIONS, Order, OrderItem
 from .payments import Payment, PaymentMethod, Refund
 
 __all__ = [
     "ORDER_TRANSITIONS",
     "Customer",
+    "IdempotencyKey",
     "Order",
     "OrderEvent",
     "OrderItem",

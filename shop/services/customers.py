@@ -1,6 +1,8 @@
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
+from shop.exceptions import CustomerHasOrders, EmailTaken
 from shop.models import Customer
 
 
@@ -21,8 +23,74 @@ def get_or_create_guest_customer(*, email: str, name: str, phone: str = "") -> C
         return _guest_by_email(email)
 
 
-def _guest_by_email(email: str) -> Customer | None:
-    return Customer.objects.alias(email_ci=Lower("email")).filter(user__isnull=True, email_ci=email.lower()).first()
+def register_customer(*, email: str, password: str, name: str, phone: str = "") -> Customer:
+    """A new user account (email as the login) with its customer profile.
+
+    Earlier guest orders under the same email stay with the guest: nobody has proved they own the address yet.
+    """
+    email = email.strip()
+    if _user_with_email(email).exists():
+        raise EmailTaken(f"An account with {email} already exists.", field="email")
+    try:
+        with transaction.atomic():
+            user = get_user_model().objects.create_user(username=email.lower(), email=email, password=password)
+            return Customer.objects.create(user=user, email=email, name=name.strip(), phone=phone.strip())
+    except IntegrityError:
+        # The case-insensitive unique index on the user's email: another registration won the race.
+        raise EmailTaken(f"An account with {email} already exists.", field="email") from None
+
+
+def profile_of(user) -> Customer:
+    """The signed-in user's customer profile, made from the account on first use."""
+    try:
+        return user.customer
+    except Customer.DoesNotExist:
+        name = user.get_full_name() or user.get_username()
+        return Customer.objects.get_or_create(user=user, defaults={"email": user.email, "name": name})[0]
+
+
+def create_customer(*, email: str, name: str, phone: str = "") -> Customer:
+    """A guest customer entered by staff; one guest per email."""
+    email = email.strip()
+    if _guest_by_email(email):
+        raise EmailTaken(f"A guest customer with {email} already exists.", field="email")
+    try:
+        with transaction.atomic():
+            return Customer.objects.create(email=email, name=name.strip(), phone=phone.strip())
+    except IntegrityError:
+        raise EmailTaken(f"A guest customer with {email} already exists.", field="email") from None
+
+
+def update_customer(*, customer: Customer, **changes) -> Customer:
+    """Change name, phone or email; a registered customer's account email follows their profile email."""
+    changes = {field: value.strip() for field, value in changes.items() if field in ("email", "name", "phone")}
+    new_email = changes.get("email")
+    email_changes = new_email is not None and new_email.lower() != customer.email.lower()
+    if email_changes:
+        _ensure_email_free(new_email, customer=customer)
+    try:
+        with transaction.atomic():
+            for field, value in changes.items():
+                setattr(customer, field, value)
+            customer.save()
+            if email_changes and customer.user_id:
+                customer.user.email = new_email
+                customer.user.save(update_fields=["email"])
+    except IntegrityError:
+        raise EmailTaken(f"{new_email} is already in use.", field="email") from None
+    return customer
+
+
+def delete_customer(*, customer: Customer) -> None:
+    """Remove a customer who never ordered; one with orders stays, so no order loses its buyer."""
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        count = customer.orders.count()
+        if count:
+            raise CustomerHasOrders(
+                f"{customer.email} has {count} order(s) and cannot be deleted.", customer_id=customer.pk, orders=count
+            )
+        customer.delete()
 
 
 def release_profile_of_deleted_user(*, user) -> None:
@@ -41,3 +109,20 @@ def release_profile_of_deleted_user(*, user) -> None:
             return
         profile.orders.update(customer=guest)
         profile.delete()
+
+
+def _ensure_email_free(email: str, *, customer: Customer) -> None:
+    if customer.user_id:
+        taken = _user_with_email(email).exclude(pk=customer.user_id).exists()
+    else:
+        taken = bool(_guest_by_email(email))
+    if taken:
+        raise EmailTaken(f"{email} is already in use.", field="email")
+
+
+def _guest_by_email(email: str) -> Customer | None:
+    return Customer.objects.alias(email_ci=Lower("email")).filter(user__isnull=True, email_ci=email.lower()).first()
+
+
+def _user_with_email(email: str):
+    return get_user_model().objects.alias(email_ci=Lower("email")).filter(email_ci=email.strip().lower())

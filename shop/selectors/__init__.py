@@ -1,0 +1,1 @@
+"""Reads for pages and the API: querysets shaped for what is shown, with their related rows fetched up front."""

@@ -1,0 +1,37 @@
+from django.db.models import Prefetch, Q, QuerySet
+
+from shop.models import Order, OrderEvent, Payment, Refund
+from shop.models.orders import digest_access_token
+
+
+def orders_with_details() -> QuerySet[Order]:
+    """Orders with customer, items, payments and their refunds: a constant number of queries per page."""
+    payments = Payment.objects.order_by("created_at", "pk").prefetch_related(
+        Prefetch("refunds", queryset=Refund.objects.order_by("created_at", "pk"))
+    )
+    return Order.objects.select_related("customer").prefetch_related("items", Prefetch("payments", queryset=payments))
+
+
+def orders_visible_to(user, *, order_token: str = "") -> QuerySet[Order]:
+    """Staff see every order; a customer their own; anyone holding an order's access token that order."""
+    orders = orders_with_details()
+    if user is not None and user.is_authenticated and user.is_staff:
+        return orders
+    visible = Q(pk__in=[])
+    if user is not None and user.is_authenticated:
+        visible |= Q(customer__user=user)
+    if order_token:
+        visible |= Q(access_token_digest=digest_access_token(order_token))
+    return orders.filter(visible)
+
+
+def search_orders(orders: QuerySet[Order], text: str) -> QuerySet[Order]:
+    """By order number (any part, any case) or the customer's email."""
+    text = text.strip()
+    if not text:
+        return orders
+    return orders.filter(Q(number__icontains=text) | Q(customer__email__icontains=text))
+
+
+def order_events(order: Order) -> QuerySet[OrderEvent]:
+    return order.events.order_by("created_at", "pk")
