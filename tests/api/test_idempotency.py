@@ -141,7 +141,8 @@ def test_an_unexpected_error_frees_the_key_for_a_retry(anonymous, laptop, mouse,
 
     monkeypatch.setattr(order_views, "create_order", broken)
     anonymous.raise_request_exception = False
-    assert _place(anonymous, "order-1").status_code == 500
+    failed = _place(anonymous, "order-1")
+    assert failed.status_code == 500 and failed.json()["error"]["code"] == "server_error"
     monkeypatch.undo()
 
     assert _place(anonymous, "order-1").status_code == 201
