@@ -28,7 +28,7 @@ def register_customer(*, email: str, password: str, name: str, phone: str = "") 
 
     Earlier guest orders under the same email stay with the guest: nobody has proved they own the address yet.
     """
-    email = email.strip()
+    email = get_user_model().objects.normalize_email(email.strip())
     if _user_with_email(email).exists():
         raise EmailTaken(f"An account with {email} already exists.", field="email")
     try:
@@ -65,15 +65,14 @@ def update_customer(*, customer: Customer, **changes) -> Customer:
     """Change name, phone or email; a registered customer's account email follows their profile email."""
     changes = {field: value.strip() for field, value in changes.items() if field in ("email", "name", "phone")}
     new_email = changes.get("email")
-    email_changes = new_email is not None and new_email.lower() != customer.email.lower()
-    if email_changes:
+    if new_email is not None and new_email.lower() != customer.email.lower():
         _ensure_email_free(new_email, customer=customer)
     try:
         with transaction.atomic():
             for field, value in changes.items():
                 setattr(customer, field, value)
             customer.save()
-            if email_changes and customer.user_id:
+            if new_email is not None and customer.user_id and customer.user.email != new_email:
                 customer.user.email = new_email
                 customer.user.save(update_fields=["email"])
     except IntegrityError:

@@ -33,6 +33,10 @@ class AuthView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
+    def get_authenticate_header(self, request):
+        # With no authenticators DRF would turn a failed login into 403; it is a 401.
+        return 'Bearer realm="api"'
+
 
 def _tokens_for(user) -> dict:
     refresh = RefreshToken.for_user(user)
