@@ -33,6 +33,12 @@ def pytest_sessionstart(session):
         )
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Full-strength PBKDF2 costs a noticeable time per user; no test depends on the hasher's strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def system():
     return Actor.system("tests")

@@ -27,12 +27,6 @@ NEW_PASSWORD = "Tr1cky-Vessel-42"
 User = get_user_model()
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """PBKDF2 at full strength makes each hash take a noticeable time; the API does not depend on the hasher."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def member(db):
     """A registered customer whose account and profile share one email, with the factory's password."""

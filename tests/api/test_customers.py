@@ -21,12 +21,6 @@ def detail(customer_or_pk) -> str:
     return f"{CUSTOMERS}{getattr(customer_or_pk, 'pk', customer_or_pk)}/"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """PBKDF2 at full strength makes each hash take a noticeable time; the API does not depend on the hasher."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def member(db):
     """A registered customer whose account and profile share one email (as registration makes them)."""
