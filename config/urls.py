@@ -8,4 +8,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("docs/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("shop.storefront.urls")),
 ]

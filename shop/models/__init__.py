@@ -1,4 +1,5 @@
 from .catalog import Product
+from .checkout import CheckoutSubmission
 from .customers import Customer
 from .events import OrderEvent
 from .gateway_sandbox import SandboxTransaction
@@ -8,6 +9,7 @@ from .payments import Payment, PaymentMethod, Refund
 
 __all__ = [
     "ORDER_TRANSITIONS",
+    "CheckoutSubmission",
     "Customer",
     "IdempotencyKey",
     "Order",

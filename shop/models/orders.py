@@ -87,9 +87,10 @@ class Order(models.Model):
     def can_transition_to(self, status: str) -> bool:
         return status in ORDER_TRANSITIONS[self.status]
 
-    def set_access_token(self) -> str:
-        """Give the order a fresh secret access token; return it (it is not stored in clear)."""
-        token = secrets.token_urlsafe(32)
+    def set_access_token(self, token: str | None = None) -> str:
+        """Give the order a secret access token (a fresh random one by default); return it (only its digest is
+        stored)."""
+        token = token or secrets.token_urlsafe(32)
         self.access_token_digest = digest_access_token(token)
         return token
 

@@ -35,3 +35,19 @@ def search_orders(orders: QuerySet[Order], text: str) -> QuerySet[Order]:
 
 def order_events(order: Order) -> QuerySet[OrderEvent]:
     return order.events.order_by("created_at", "pk")
+
+
+def order_by_token(token: str) -> Order | None:
+    """The order a guest's private link opens, or None."""
+    if not token:
+        return None
+    return orders_with_details().filter(access_token_digest=digest_access_token(token)).first()
+
+
+def customer_order(user, number: str) -> Order | None:
+    """A signed-in customer's own order by number, or None (someone else's order is not found either)."""
+    return orders_with_details().filter(customer__user=user, number=number).first()
+
+
+def customer_orders(user) -> QuerySet[Order]:
+    return Order.objects.filter(customer__user=user).order_by("-created_at", "-pk")

@@ -1,9 +1,13 @@
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.db.models.functions import Lower
 
 from shop.exceptions import CustomerHasOrders, EmailTaken
 from shop.models import Customer
+
+from .actors import Actor
+from .state import record_event
 
 
 def get_or_create_guest_customer(*, email: str, name: str, phone: str = "") -> Customer:
@@ -125,3 +129,27 @@ def _guest_by_email(email: str) -> Customer | None:
 
 def _user_with_email(email: str):
     return get_user_model().objects.alias(email_ci=Lower("email")).filter(email_ci=email.strip().lower())
+
+
+def claim_guest_orders(*, user, email: str) -> int:
+    """Move the orders a guest placed under `email` to the account that has just proved it owns that address.
+
+    Call only for a verified address. Returns how many orders moved; each gets an event in its trail.
+    """
+    with transaction.atomic():
+        guest = Customer.objects.select_for_update().filter(pk=getattr(_guest_by_email(email), "pk", None)).first()
+        if guest is None:
+            return 0
+        profile = profile_of(user)
+        orders = list(guest.orders.select_for_update().order_by("pk"))
+        guest.orders.update(customer=profile, version=F("version") + 1)
+        for order in orders:
+            record_event(
+                order,
+                kind="order.claimed",
+                actor=Actor.customer(user),
+                message=f"Guest order linked to the account of {email} after the address was verified.",
+                data={"from_customer": guest.pk, "to_customer": profile.pk},
+            )
+        guest.delete()
+        return len(orders)

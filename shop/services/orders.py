@@ -55,11 +55,13 @@ def create_order(
     customer: Customer | None = None,
     guest: Contact | None = None,
     actor: Actor | None = None,
+    access_token: str | None = None,
 ) -> Order:
     """Place an order all or nothing: check the lines against the catalog, reserve the stock, record it.
 
     Exactly one of `customer` (a known customer) or `guest` (contact details) is given. The returned
-    order carries `access_token`, the guest's secret for following the order; it is not stored in clear.
+    order carries `access_token`, the guest's secret for following the order (random unless the caller
+    supplies an unguessable one); it is not stored in clear.
     """
     lines = _validated_lines(items)
     shipping_cost = validated_money(shipping_cost, field="shipping_cost")
@@ -77,7 +79,11 @@ def create_order(
         if total <= 0 or total > MAX_AMOUNT:
             raise InvalidOrderInput(f"The order total must be between 0.01 and {MAX_AMOUNT}.", total=total)
         order = _insert_order(
-            customer=customer, subtotal=subtotal, shipping_cost=shipping_cost, shipping_address=shipping_address.strip()
+            customer=customer,
+            subtotal=subtotal,
+            shipping_cost=shipping_cost,
+            shipping_address=shipping_address.strip(),
+            access_token=access_token,
         )
         OrderItem.objects.bulk_create([_item_for(order, products[line.sku], line.quantity) for line in lines])
         Payment.objects.create(order=order, method=payment_method, amount=total, currency=order.currency)
@@ -243,10 +249,10 @@ def _products_for(lines: list[OrderLine]) -> dict[str, Product]:
     return products
 
 
-def _insert_order(**fields) -> Order:
+def _insert_order(*, access_token: str | None, **fields) -> Order:
     """Insert the order; on the rare clash of random order numbers, draw another."""
     order = Order(currency=settings.SHOP_CURRENCY, total=fields["subtotal"] + fields["shipping_cost"], **fields)
-    order.access_token = order.set_access_token()
+    order.access_token = order.set_access_token(access_token)
     for _ in range(5):
         try:
             with transaction.atomic():
