@@ -8,7 +8,7 @@ PORT ?= 8000
 
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run migrate makemigrations createsuperuser shell dbshell test lint format install install-dev
+.PHONY: run migrate makemigrations createsuperuser shell dbshell test lint format install install-dev browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,5 +54,11 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install-dev lint  ## The whole suite, on PostgreSQL (DATABASE_URL overrides the default server).
+# The browser tests drive Debian's Chromium; Playwright's own browser download is never used.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { echo "Installing Debian's Chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install-dev lint browser  ## The whole suite, on PostgreSQL (DATABASE_URL overrides the default server).
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest $(PYTEST_ARGS)

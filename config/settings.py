@@ -52,7 +52,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "shop.api.middleware.JsonServerErrorMiddleware",
+    "shop.api.middleware.JsonErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -237,6 +237,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "/static/vendor/swagger-ui",
     "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui/favicon-32x32.png",
     "REDOC_DIST": "/static/vendor/redoc",
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "orderToken": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Order-Token",
+                "description": "A guest's access to one order: the `access_token` returned when it was created.",
+            }
+        }
+    },
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "shop.models.orders.OrderStatus",
         "PaymentStatusEnum": "shop.models.payments.PaymentStatus",

@@ -1,8 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
-from rest_framework_simplejwt.views import TokenRefreshView
 
-from shop.api.views.auth import LoginView, LogoutView, RegisterView
+from shop.api.views.auth import LoginView, LogoutView, RefreshView, RegisterView
 from shop.api.views.customers import CustomerViewSet, ProfileView
 from shop.api.views.orders import OrderViewSet
 
@@ -17,7 +16,7 @@ urlpatterns = [
     path("auth/register/", RegisterView.as_view(), name="register"),
     path("auth/login/", LoginView.as_view(), name="login"),
     path("auth/logout/", LogoutView.as_view(), name="logout"),
-    path("auth/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/refresh/", RefreshView.as_view(), name="token-refresh"),
     path("profile/", ProfileView.as_view(), name="profile"),
     *router.urls,
 ]

@@ -7,7 +7,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenRefreshView
 
 from shop.api.errors import ErrorSerializer
 from shop.api.serializers.customers import (
@@ -102,3 +104,12 @@ def _user_with_password(email: str, password: str):
         get_user_model()().set_password(password)  # same work as a real check, so timing does not tell
         return None
     return user if user.check_password(password) else None
+
+
+@extend_schema(
+    summary="Exchange a refresh token for a new pair (the old one is blacklisted)",
+    responses={200: TokenRefreshSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
+    tags=["auth"],
+)
+class RefreshView(TokenRefreshView):
+    pass

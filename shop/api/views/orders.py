@@ -18,6 +18,7 @@ from shop.api.access import (
     order_token_of,
 )
 from shop.api.errors import ErrorSerializer, error_response
+from shop.api.filters import UtcDateTimeFilter
 from shop.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from shop.api.idempotency import IdempotentPostMixin
 from shop.api.serializers.orders import (
@@ -48,8 +49,8 @@ from shop.services.customers import profile_of
 class OrderFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
     search = django_filters.CharFilter(method="filter_search", label="Part of the order number or customer email")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Order
@@ -79,6 +80,8 @@ IF_MATCH = OpenApiParameter(
 )
 ERRORS = dict.fromkeys((400, 401, 403, 404, 409, 422, 429), ErrorSerializer)
 ACTION_PARAMETERS = [IF_MATCH, IDEMPOTENCY, ORDER_TOKEN]
+# A JWT, or a guest's order token (the `orderToken` scheme is declared in SPECTACULAR_SETTINGS).
+OWNER_OR_TOKEN = [{"jwtAuth": []}, {"orderToken": []}]
 
 
 @extend_schema_view(
@@ -88,6 +91,7 @@ ACTION_PARAMETERS = [IF_MATCH, IDEMPOTENCY, ORDER_TOKEN]
     ),
     retrieve=extend_schema(
         summary="One order, with its payments, refunds and event timeline",
+        auth=OWNER_OR_TOKEN,
         parameters=[ORDER_TOKEN],
         responses={200: OrderDetailSerializer, **ERRORS},
     ),
@@ -99,6 +103,7 @@ ACTION_PARAMETERS = [IF_MATCH, IDEMPOTENCY, ORDER_TOKEN]
             "themselves; everyone else gives `customer_email` and `customer_name` and gets `access_token` back once."
         ),
         request=OrderCreateSerializer,
+        auth=[{"jwtAuth": []}, {}],
         parameters=[IDEMPOTENCY],
         responses={201: CreatedOrderSerializer, **ERRORS},
         examples=[examples.SEED_GUEST_ORDER],
@@ -164,6 +169,7 @@ class OrderViewSet(
             "card); 202 when the provider's answer was lost (the payment stays PROCESSING until reconciliation)."
         ),
         request=ProcessPaymentSerializer,
+        auth=OWNER_OR_TOKEN,
         parameters=ACTION_PARAMETERS,
         responses={200: OrderSerializer, 202: OrderSerializer, 402: ErrorSerializer, **ERRORS},
         examples=[examples.SEED_PAYMENT],
@@ -188,6 +194,7 @@ class OrderViewSet(
     @extend_schema(
         summary="Cancel: unpaid orders release their stock; paid ones are refunded in full first",
         request=CancelSerializer,
+        auth=OWNER_OR_TOKEN,
         parameters=ACTION_PARAMETERS,
         responses={200: OrderSerializer, 202: OrderSerializer, 502: ErrorSerializer, **ERRORS},
         examples=[examples.SEED_CANCEL],
