@@ -9,5 +9,6 @@ urlpatterns = [
     path("docs/swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("docs/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("accounts/", include("allauth.urls")),
+    path("backoffice/", include("shop.backoffice.urls")),
     path("", include("shop.storefront.urls")),
 ]

@@ -112,3 +112,14 @@ class CustomerHasOrders(ShopError):
     code = "customer_has_orders"
     http_status = 409
     default_message = "A customer with orders cannot be deleted."
+
+
+class InvalidStockAdjustment(ShopError):
+    code = "invalid_stock_adjustment"
+    http_status = 409
+    default_message = "That stock adjustment is not possible."
+
+
+class InvalidProductChange(ShopError):
+    code = "invalid_input"
+    default_message = "That change to the product is not valid."

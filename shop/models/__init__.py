@@ -1,4 +1,4 @@
-from .catalog import Product
+from .catalog import Product, StockAdjustment
 from .checkout import CheckoutSubmission
 from .customers import Customer
 from .events import OrderEvent
@@ -20,4 +20,5 @@ __all__ = [
     "Product",
     "Refund",
     "SandboxTransaction",
+    "StockAdjustment",
 ]

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from .fields import MoneyField
@@ -22,6 +23,7 @@ class Product(models.Model):
             models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_not_negative"),
         ]
         indexes = [models.Index(fields=["is_active", "name"], name="product_active_name_idx")]
+        permissions = [("adjust_stock", "Can adjust stock with a reason")]
 
     def __str__(self):
         return f"{self.sku} {self.name}"
@@ -29,3 +31,26 @@ class Product(models.Model):
     @property
     def in_stock(self) -> bool:
         return self.stock > 0
+
+
+class StockAdjustment(models.Model):
+    """A manual change of a product's stock by staff, with its reason: counted stock, damage, a delivery."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_adjustments")
+    delta = models.IntegerField()
+    stock_after = models.IntegerField()
+    reason = models.CharField(max_length=255)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(delta=0), name="stockadjustment_delta_not_zero"),
+            models.CheckConstraint(condition=models.Q(stock_after__gte=0), name="stockadjustment_stock_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.product_id} {self.delta:+d}"

@@ -64,6 +64,13 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        # What back-office roles may do besides viewing (see the Support and Finance groups, migration 0006).
+        permissions = [
+            ("take_payment", "Can take payment for an order"),
+            ("cancel_order", "Can cancel an order"),
+            ("complete_order", "Can mark an order fulfilled"),
+            ("refund_order", "Can refund an order"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(total=F("subtotal") + F("shipping_cost")), name="order_total_sum"),
             models.CheckConstraint(condition=Q(subtotal__gte=0), name="order_subtotal_not_negative"),

@@ -20,3 +20,11 @@ def product_for_sale(sku: str) -> Product | None:
 
 def products_by_sku(skus) -> dict[str, Product]:
     return {product.sku: product for product in Product.objects.filter(sku__in=list(skus))}
+
+
+def products_for_staff(search: str = "") -> QuerySet[Product]:
+    """Every product, for sale or not, by name; `search` matches part of the name or SKU."""
+    products = Product.objects.order_by("name", "pk")
+    if search:
+        products = products.filter(Q(name__icontains=search) | Q(sku__icontains=search))
+    return products

@@ -51,3 +51,9 @@ def customer_order(user, number: str) -> Order | None:
 
 def customer_orders(user) -> QuerySet[Order]:
     return Order.objects.filter(customer__user=user).order_by("-created_at", "-pk")
+
+
+def payments_by_status(status: str = "") -> QuerySet[Payment]:
+    """Payment attempts, newest first, with their order; only those in `status` when given."""
+    payments = Payment.objects.select_related("order").order_by("-created_at", "-pk")
+    return payments.filter(status=status) if status else payments

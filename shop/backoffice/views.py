@@ -1,0 +1,288 @@
+"""The back office: staff pages on the same services as everything else. Views parse, authorise, call one
+service or selector, and render (for HTMX, only the named partial that changed)."""
+
+import csv
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from shop.exceptions import ShopError, VersionConflict
+from shop.models import Customer, Order, Payment, Product
+from shop.selectors.catalog import products_for_staff
+from shop.selectors.customers import customer_orders_with_totals, customers_with_order_counts, search_customers
+from shop.selectors.dashboard import daily_series, orders_about_to_expire, period_figures, stuck_payments
+from shop.selectors.order_desk import order_desk
+from shop.selectors.orders import order_events, orders_with_details, payments_by_status
+from shop.services import Actor, cancel_order, complete_order, process_payment, refund_order
+from shop.services.catalog import adjust_stock, update_product
+
+from .access import staff_required
+from .chart import bar_chart
+from .forms import (
+    CancelForm,
+    OrderDeskForm,
+    PaymentForm,
+    PaymentListForm,
+    ProductForm,
+    RefundForm,
+    StockAdjustmentForm,
+    VersionedForm,
+)
+
+CSV_COLUMNS = ["number", "created_at", "status", "payment_status", "payment_method", "email", "name", "total"]
+
+
+def _page(request, template, context, partial=None):
+    if partial and request.htmx and not request.htmx.boosted:
+        template = f"{template}#{partial}"
+    return render(request, template, context)
+
+
+@staff_required("shop.view_order")
+@require_GET
+def dashboard(request):
+    series = daily_series()
+    context = {
+        "periods": period_figures(),
+        "chart": bar_chart(series),
+        "stuck_payments": stuck_payments()[:20],
+        "expiring_orders": orders_about_to_expire()[:20],
+    }
+    return render(request, "backoffice/dashboard.html", context)
+
+
+# --- Order desk -------------------------------------------------------------------------------
+
+
+@staff_required("shop.view_order")
+@require_GET
+def order_list(request):
+    form = OrderDeskForm(request.GET)
+    form.is_valid()  # invalid filters are dropped (and shown as errors); the rest still apply
+    page_size = form.cleaned_data.get("page_size") or 25
+    page = Paginator(order_desk(form.filters()), page_size).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode()}
+    return _page(request, "backoffice/orders.html", context, partial="order-table")
+
+
+@staff_required("shop.view_order")
+@require_GET
+def order_export(request):
+    form = OrderDeskForm(request.GET)
+    form.is_valid()
+    orders = order_desk(form.filters()).iterator(chunk_size=2000)
+    response = StreamingHttpResponse(_csv_rows(orders), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
+    return response
+
+
+def _csv_rows(orders):
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+    yield writer.writerow(CSV_COLUMNS)
+    for order in orders:
+        yield writer.writerow(
+            [
+                order.number,
+                order.created_at.isoformat(),
+                order.status,
+                order.payment_status or "",
+                order.payment_method or "",
+                order.customer.email,
+                order.customer.name,
+                order.total,
+            ]
+        )
+
+
+@staff_required("shop.view_order")
+@require_GET
+def order_detail(request, number):
+    order = get_object_or_404(orders_with_details(), number=number)
+    user = request.user
+    context = {
+        "order": order,
+        "events": order_events(order).select_related(None),
+        "can": {
+            "pay": user.has_perm("shop.take_payment") and order.status in ("PENDING", "FAILED"),
+            "cancel": user.has_perm("shop.cancel_order") and order.can_transition_to("CANCELLED"),
+            "complete": user.has_perm("shop.complete_order") and order.can_transition_to("COMPLETED"),
+            "refund": user.has_perm("shop.refund_order")
+            and order.can_transition_to("REFUNDED")
+            and order.refundable_amount > 0,
+        },
+        "pay_form": PaymentForm(initial={"version": order.version}),
+        "cancel_form": CancelForm(initial={"version": order.version}),
+        "complete_form": VersionedForm(initial={"version": order.version}),
+        "refund_form": RefundForm(initial={"version": order.version, "amount": order.refundable_amount}),
+    }
+    return render(request, "backoffice/order_detail.html", context)
+
+
+def _order_action(request, number, form_class, act, success):
+    """Run one order action with the version the page showed; say what happened and show the order again."""
+    order = get_object_or_404(Order, number=number)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("backoffice:order", number=number)
+    try:
+        act(order, form.cleaned_data, Actor.staff(request.user), form.cleaned_data["version"])
+    except VersionConflict:
+        messages.warning(
+            request,
+            f"Order {number} was changed by someone else while you were looking at it; nothing was done. "
+            "Here is its current state.",
+        )
+    except ShopError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect("backoffice:order", number=number)
+
+
+@staff_required("shop.take_payment")
+@require_POST
+def order_pay(request, number):
+    def act(order, data, actor, version):
+        payment = process_payment(order_id=order.pk, actor=actor, token=data["card"], expected_version=version)
+        if payment.status == Payment.Status.FAILED:
+            raise ShopError(f"The payment was declined: {payment.failure_reason}")
+
+    return _order_action(request, number, PaymentForm, act, f"Payment taken for order {number}.")
+
+
+@staff_required("shop.cancel_order")
+@require_POST
+def order_cancel(request, number):
+    def act(order, data, actor, version):
+        cancel_order(order_id=order.pk, actor=actor, reason=data["reason"], expected_version=version)
+
+    return _order_action(request, number, CancelForm, act, f"Order {number} cancelled.")
+
+
+@staff_required("shop.complete_order")
+@require_POST
+def order_complete(request, number):
+    def act(order, data, actor, version):
+        complete_order(order_id=order.pk, actor=actor, expected_version=version)
+
+    return _order_action(request, number, VersionedForm, act, f"Order {number} marked fulfilled.")
+
+
+@staff_required("shop.refund_order")
+@require_POST
+def order_refund(request, number):
+    def act(order, data, actor, version):
+        refund_order(
+            order_id=order.pk,
+            actor=actor,
+            amount=data["amount"],
+            reason=data["reason"],
+            restock=data["restock"],
+            expected_version=version,
+        )
+
+    return _order_action(request, number, RefundForm, act, f"Refund issued for order {number}.")
+
+
+def _search_text(request) -> str:
+    # PostgreSQL cannot compare text with NUL characters; nobody searches for them.
+    return request.GET.get("q", "").replace("\x00", "").strip()[:200]
+
+
+def _form_errors(form) -> str:
+    return " ".join(f"{field}: {', '.join(errors)}" for field, errors in form.errors.items())
+
+
+# --- Customers, catalog, payments -------------------------------------------------------------
+
+
+@staff_required("shop.view_customer")
+@require_GET
+def customer_list(request):
+    search = _search_text(request)
+    page = Paginator(search_customers(customers_with_order_counts(), search), 25).get_page(request.GET.get("page"))
+    context = {"page": page, "search": search}
+    return _page(request, "backoffice/customers.html", context, partial="customer-table")
+
+
+@staff_required("shop.view_customer")
+@require_GET
+def customer_detail(request, pk):
+    customer = get_object_or_404(Customer.objects.select_related("user"), pk=pk)
+    orders, totals = customer_orders_with_totals(customer)
+    context = {"customer": customer, "orders": orders[:100], "totals": totals}
+    return render(request, "backoffice/customer_detail.html", context)
+
+
+@staff_required("shop.view_product")
+@require_GET
+def product_list(request):
+    search = _search_text(request)
+    page = Paginator(products_for_staff(search), 50).get_page(request.GET.get("page"))
+    return _page(request, "backoffice/products.html", {"page": page, "search": search}, partial="product-table")
+
+
+@staff_required("shop.view_product")
+def product_detail(request, pk):
+    product = get_object_or_404(Product, pk=pk)
+    context = {
+        "product": product,
+        "product_form": ProductForm(initial={"price": product.price, "is_active": product.is_active}),
+        "stock_form": StockAdjustmentForm(),
+        "adjustments": product.stock_adjustments.select_related("created_by")[:50],
+    }
+    return render(request, "backoffice/product_detail.html", context)
+
+
+@staff_required("shop.change_product")
+@require_POST
+def product_update(request, pk):
+    product = get_object_or_404(Product, pk=pk)
+    form = ProductForm(request.POST)
+    if form.is_valid():
+        try:
+            update_product(product_id=product.pk, **form.cleaned_data)
+            messages.success(request, f"{product.name} updated.")
+        except ShopError as error:
+            messages.error(request, error.message)
+    else:
+        messages.error(request, _form_errors(form))
+    return redirect("backoffice:product", pk=pk)
+
+
+@staff_required("shop.adjust_stock")
+@require_POST
+def product_adjust_stock(request, pk):
+    product = get_object_or_404(Product, pk=pk)
+    form = StockAdjustmentForm(request.POST)
+    if form.is_valid():
+        try:
+            adjustment = adjust_stock(product_id=product.pk, user=request.user, **form.cleaned_data)
+            messages.success(request, f"Stock of {product.name} is now {adjustment.stock_after}.")
+        except ShopError as error:
+            messages.error(request, error.message)
+    else:
+        messages.error(request, _form_errors(form))
+    return redirect("backoffice:product", pk=pk)
+
+
+@staff_required("shop.view_payment")
+@require_GET
+def payment_list(request):
+    form = PaymentListForm(request.GET)
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    page = Paginator(payments_by_status(status), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode()}
+    return _page(request, "backoffice/payments.html", context, partial="payment-table")
