@@ -89,13 +89,14 @@ def _csv_rows(orders):
     writer = csv.writer(Echo())
     yield writer.writerow(CSV_COLUMNS)
     for order in orders:
+        attempt = order.attempts[0] if order.attempts else None
         yield writer.writerow(
             [
                 order.number,
                 order.created_at.isoformat(),
                 order.status,
-                order.payment_status or "",
-                order.payment_method or "",
+                attempt.status if attempt else "",
+                attempt.method if attempt else "",
                 order.customer.email,
                 order.customer.name,
                 order.total,

@@ -4,6 +4,7 @@ import secrets
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 
 from .customers import Customer
 from .fields import MoneyField
@@ -130,7 +131,8 @@ class OrderItem(models.Model):
             ),
             models.UniqueConstraint(fields=["order", "product_sku"], name="orderitem_unique_sku_per_order"),
         ]
-        indexes = [models.Index(fields=["product_sku"], name="orderitem_sku_idx")]
+        # The back office finds orders by SKU in any case (iexact compares UPPER() on PostgreSQL).
+        indexes = [models.Index(Upper("product_sku"), name="orderitem_sku_upper_idx")]
 
     def __str__(self):
         return f"{self.quantity} x {self.product_sku}"

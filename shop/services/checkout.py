@@ -35,7 +35,7 @@ def place_order_once(*, key: uuid.UUID, **order_fields) -> CheckoutResult:
     The key's row is inserted in the order's own transaction, so it exists exactly when the order does; a
     concurrent submission of the same key waits on the unique index and then finds the first one's order.
     """
-    existing = _order_for(key)
+    existing = order_placed_by(key)
     if existing:
         return CheckoutResult(existing, created=False)
     try:
@@ -43,13 +43,14 @@ def place_order_once(*, key: uuid.UUID, **order_fields) -> CheckoutResult:
             order = create_order(**order_fields, access_token=guest_token_for(key))
             CheckoutSubmission.objects.create(key=key, order=order)
     except IntegrityError:
-        existing = _order_for(key)
+        existing = order_placed_by(key)
         if existing is None:
             raise
         return CheckoutResult(existing, created=False)
     return CheckoutResult(order, created=True)
 
 
-def _order_for(key: uuid.UUID) -> Order | None:
+def order_placed_by(key: uuid.UUID) -> Order | None:
+    """The order a checkout key placed, if it placed one."""
     submission = CheckoutSubmission.objects.select_related("order").filter(key=key).first()
     return submission.order if submission else None

@@ -1,6 +1,8 @@
 """Pages for shoppers. Each view parses input, calls one service or selector, and renders a page or, for
 an HTMX request, only the fragment that changed (a named partial of the same template)."""
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -22,7 +24,7 @@ from shop.models import Payment
 from shop.selectors.catalog import product_for_sale, products_for_sale
 from shop.selectors.orders import customer_order, customer_orders, order_by_token, order_events
 from shop.services import Actor, Contact, cancel_order, process_payment
-from shop.services.checkout import guest_token_for, new_checkout_key, place_order_once
+from shop.services.checkout import guest_token_for, new_checkout_key, order_placed_by, place_order_once
 from shop.services.customers import profile_of
 
 from .cart import Cart
@@ -138,6 +140,10 @@ def _stock_message(product) -> str:
 
 
 def checkout(request):
+    placed = _order_already_placed(request)
+    if placed is not None:
+        # The same form again (a slow double click, Back and resubmit): show the order it placed.
+        return redirect(_order_url(request, placed, request.POST["checkout_key"]))
     cart = Cart(request.session)
     contents = cart.contents()
     if not contents.lines:
@@ -163,6 +169,15 @@ def checkout(request):
         cart.clear()
         _pay(request, order, form.cleaned_data["card"])
     return redirect(_order_url(request, order, form.cleaned_data["checkout_key"]))
+
+
+def _order_already_placed(request):
+    if request.method != "POST":
+        return None
+    try:
+        return order_placed_by(uuid.UUID(request.POST.get("checkout_key", "")))
+    except ValueError:
+        return None
 
 
 def _order_fields(request, form, contents) -> dict:
@@ -236,7 +251,7 @@ def order_detail(request, token=None, number=None):
         "private_link": request.build_absolute_uri(request.path) if token else "",
         "action_base": request.path,
     }
-    return render(request, "storefront/order.html", context)
+    return _page(request, "storefront/order.html", context, partial="order-body")
 
 
 @require_POST
