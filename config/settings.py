@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "allauth",
     "allauth.account",
+    "django_tasks",
+    "django_tasks_db",
     "shop",
 ]
 
@@ -123,11 +125,25 @@ def _database() -> dict:
 
 DATABASES = {"default": _database()}
 
+# With REDIS_URL, the cache (and so throttling counts, rate limits and sessions) lives in Redis, shared by every
+# process; sessions are written through to the database too, so a Redis restart logs nobody out.
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="shop"),
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# Background work: Django's Tasks API (the django-tasks backport on 5.2) with the database backend. The task row
+# is written inside the service's transaction: a transactional outbox with no broker. `manage.py db_worker` runs it.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -192,6 +208,14 @@ PAYMENT_DEFAULT_GATEWAY = env("PAYMENT_DEFAULT_GATEWAY", default="fake")
 PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", default=120)
 # Unpaid (PENDING or FAILED) orders older than this are cancelled by `release_expired_orders`.
 UNPAID_ORDER_TTL_MINUTES = env.int("UNPAID_ORDER_TTL_MINUTES", default=60)
+SHOP_BASE_URL = env("SHOP_BASE_URL", default="http://localhost:8000")
+
+# Webhooks: each delivery waits at most WEBHOOK_TIMEOUT_SECONDS for an answer; a failure is retried after about
+# base, 2 x base, 4 x base ... seconds (with jitter) until WEBHOOK_MAX_ATTEMPTS, then marked failed.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+
 # Idempotency keys of the JSON API are kept at least this long (`purge_idempotency_keys` removes older ones).
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 

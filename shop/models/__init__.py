@@ -6,6 +6,7 @@ from .gateway_sandbox import SandboxTransaction
 from .idempotency import IdempotencyKey
 from .orders import ORDER_TRANSITIONS, Order, OrderItem
 from .payments import Payment, PaymentMethod, Refund
+from .webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ORDER_TRANSITIONS",
@@ -21,4 +22,6 @@ __all__ = [
     "Refund",
     "SandboxTransaction",
     "StockAdjustment",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -9,6 +9,7 @@ from shop.exceptions import InvalidTransition, VersionConflict
 from shop.models import Order, OrderEvent
 
 from .actors import Actor
+from .notifications import enqueue_consequences
 
 
 def check_version(order: Order, expected_version: int | None) -> None:
@@ -41,7 +42,7 @@ def record_event(
     message: str = "",
     data: dict | None = None,
 ) -> OrderEvent:
-    return OrderEvent.objects.create(
+    event = OrderEvent.objects.create(
         order=order,
         kind=kind,
         actor_kind=actor.kind,
@@ -52,6 +53,8 @@ def record_event(
         message=message[:500],
         data=data or {},
     )
+    enqueue_consequences(order, event)
+    return event
 
 
 def change_order(

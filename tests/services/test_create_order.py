@@ -208,5 +208,6 @@ def test_create_order_runs_the_same_number_of_queries_whatever_the_number_of_lin
 
 
 # The transaction (a savepoint under the test's own), guest lookup, product lock, one stock UPDATE,
-# savepoint + order insert + release, one items INSERT, payment, event, release.
-QUERIES_PER_ORDER = 11
+# savepoint + order insert + release, one items INSERT, payment, event, the "order placed" email task,
+# the webhook endpoints lookup, release.
+QUERIES_PER_ORDER = 13
