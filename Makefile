@@ -8,7 +8,7 @@ PORT ?= 8000
 
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run migrate makemigrations createsuperuser shell dbshell test lint format install install-dev browser
+.PHONY: worker scheduler run migrate makemigrations createsuperuser shell dbshell test lint format install install-dev browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ run: install  ## Serve the shop with a demo catalog on http://localhost:8000 (SQ
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo_catalog
 	DEBUG=$${DEBUG:-True} $(MANAGE) runserver $(PORT)
+
+worker: install  ## One task worker (emails, webhooks); run several, on several machines, for more throughput.
+	$(MANAGE) db_worker --queue-name default
+
+scheduler: install  ## The periodic jobs: reconcile payments, release expired orders, purge idempotency keys.
+	$(MANAGE) run_scheduler
 
 migrate: install
 	$(MANAGE) migrate

@@ -208,6 +208,9 @@ PAYMENT_DEFAULT_GATEWAY = env("PAYMENT_DEFAULT_GATEWAY", default="fake")
 PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", default=120)
 # Unpaid (PENDING or FAILED) orders older than this are cancelled by `release_expired_orders`.
 UNPAID_ORDER_TTL_MINUTES = env.int("UNPAID_ORDER_TTL_MINUTES", default=60)
+# `manage.py run_scheduler` runs reconciliation, expiry and key purging this often.
+SCHEDULER_INTERVAL_SECONDS = env.float("SCHEDULER_INTERVAL_SECONDS", default=60.0)
+
 SHOP_BASE_URL = env("SHOP_BASE_URL", default="http://localhost:8000")
 
 # Webhooks: each delivery waits at most WEBHOOK_TIMEOUT_SECONDS for an answer; a failure is retried after about

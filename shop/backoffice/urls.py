@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, webhooks
 
 app_name = "backoffice"
 
@@ -20,4 +20,7 @@ urlpatterns = [
     path("products/<int:pk>/update/", views.product_update, name="product-update"),
     path("products/<int:pk>/stock/", views.product_adjust_stock, name="product-stock"),
     path("payments/", views.payment_list, name="payments"),
+    path("webhooks/", webhooks.endpoint_list, name="webhooks"),
+    path("webhooks/<int:pk>/", webhooks.endpoint_detail, name="webhook"),
+    path("webhooks/deliveries/<int:pk>/retry/", webhooks.delivery_retry, name="webhook-retry"),
 ]
