@@ -10,7 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from shop.exceptions import ShopError, VersionConflict
-from shop.models import Customer, Order, Payment, Product
+from shop.models import Customer, Order, Payment, Product, Refund
+from shop.models.orders import OrderStatus
 from shop.selectors.catalog import products_for_staff
 from shop.selectors.customers import customer_orders_with_totals, customers_with_order_counts, search_customers
 from shop.selectors.dashboard import daily_series, orders_about_to_expire, period_figures, stuck_payments
@@ -97,11 +98,16 @@ def _csv_rows(orders):
                 order.status,
                 attempt.status if attempt else "",
                 attempt.method if attempt else "",
-                order.customer.email,
-                order.customer.name,
+                _spreadsheet_safe(order.customer.email),
+                _spreadsheet_safe(order.customer.name),
                 order.total,
             ]
         )
+
+
+def _spreadsheet_safe(text: str) -> str:
+    """Customer-typed text that a spreadsheet would run as a formula is written as text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @staff_required("shop.view_order")
@@ -120,23 +126,32 @@ def order_detail(request, number):
             and order.can_transition_to("REFUNDED")
             and order.refundable_amount > 0,
         },
-        "pay_form": PaymentForm(initial={"version": order.version}),
-        "cancel_form": CancelForm(initial={"version": order.version}),
-        "complete_form": VersionedForm(initial={"version": order.version}),
-        "refund_form": RefundForm(initial={"version": order.version, "amount": order.refundable_amount}),
+        # Prefixes keep the four forms' field ids apart, so each label points at its own field.
+        "pay_form": PaymentForm(initial={"version": order.version}, auto_id="pay_%s"),
+        "cancel_form": CancelForm(initial={"version": order.version}, auto_id="cancel_%s"),
+        "complete_form": VersionedForm(initial={"version": order.version}, auto_id="complete_%s"),
+        "refund_form": RefundForm(
+            initial={"version": order.version, "amount": order.refundable_amount}, auto_id="refund_%s"
+        ),
     }
     return render(request, "backoffice/order_detail.html", context)
 
 
-def _order_action(request, number, form_class, act, success):
-    """Run one order action with the version the page showed; say what happened and show the order again."""
+UNKNOWN_OUTCOME = None  # the provider's answer was lost: reconciliation will settle it
+
+
+def _order_action(request, number, form_class, act):
+    """Run one order action with the version the page showed; say what happened and show the order again.
+
+    `act` returns the success message, or UNKNOWN_OUTCOME when the payment provider's answer was lost.
+    """
     order = get_object_or_404(Order, number=number)
     form = form_class(request.POST)
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect("backoffice:order", number=number)
     try:
-        act(order, form.cleaned_data, Actor.staff(request.user), form.cleaned_data["version"])
+        success = act(order, form.cleaned_data, Actor.staff(request.user), form.cleaned_data["version"])
     except VersionConflict:
         messages.warning(
             request,
@@ -146,7 +161,14 @@ def _order_action(request, number, form_class, act, success):
     except ShopError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, success)
+        if success is UNKNOWN_OUTCOME:
+            messages.warning(
+                request,
+                "The payment provider's answer was lost, so the outcome is not known yet; reconciliation will "
+                "settle it. Nothing will be charged or refunded twice.",
+            )
+        else:
+            messages.success(request, success)
     return redirect("backoffice:order", number=number)
 
 
@@ -157,17 +179,23 @@ def order_pay(request, number):
         payment = process_payment(order_id=order.pk, actor=actor, token=data["card"], expected_version=version)
         if payment.status == Payment.Status.FAILED:
             raise ShopError(f"The payment was declined: {payment.failure_reason}")
+        if payment.status == Payment.Status.PROCESSING:
+            return UNKNOWN_OUTCOME
+        return f"Payment taken for order {number}."
 
-    return _order_action(request, number, PaymentForm, act, f"Payment taken for order {number}.")
+    return _order_action(request, number, PaymentForm, act)
 
 
 @staff_required("shop.cancel_order")
 @require_POST
 def order_cancel(request, number):
     def act(order, data, actor, version):
-        cancel_order(order_id=order.pk, actor=actor, reason=data["reason"], expected_version=version)
+        cancelled = cancel_order(order_id=order.pk, actor=actor, reason=data["reason"], expected_version=version)
+        if cancelled.status != OrderStatus.CANCELLED:
+            return UNKNOWN_OUTCOME
+        return f"Order {number} cancelled."
 
-    return _order_action(request, number, CancelForm, act, f"Order {number} cancelled.")
+    return _order_action(request, number, CancelForm, act)
 
 
 @staff_required("shop.complete_order")
@@ -175,15 +203,16 @@ def order_cancel(request, number):
 def order_complete(request, number):
     def act(order, data, actor, version):
         complete_order(order_id=order.pk, actor=actor, expected_version=version)
+        return f"Order {number} marked fulfilled."
 
-    return _order_action(request, number, VersionedForm, act, f"Order {number} marked fulfilled.")
+    return _order_action(request, number, VersionedForm, act)
 
 
 @staff_required("shop.refund_order")
 @require_POST
 def order_refund(request, number):
     def act(order, data, actor, version):
-        refund_order(
+        refund = refund_order(
             order_id=order.pk,
             actor=actor,
             amount=data["amount"],
@@ -191,8 +220,11 @@ def order_refund(request, number):
             restock=data["restock"],
             expected_version=version,
         )
+        if refund.status == Refund.Status.PENDING:
+            return UNKNOWN_OUTCOME
+        return f"Refund of {refund.amount} issued for order {number}."
 
-    return _order_action(request, number, RefundForm, act, f"Refund issued for order {number}.")
+    return _order_action(request, number, RefundForm, act)
 
 
 def _search_text(request) -> str:
@@ -234,6 +266,7 @@ def product_list(request):
 
 
 @staff_required("shop.view_product")
+@require_GET
 def product_detail(request, pk):
     product = get_object_or_404(Product, pk=pk)
     context = {

@@ -51,7 +51,7 @@ def order_desk(filters: OrderDeskFilters) -> QuerySet[Order]:
         orders = orders.filter(latest_payment_method=filters.payment_method)
     if filters.created_from:
         orders = orders.filter(created_at__gte=_start_of(filters.created_from))
-    if filters.created_to:
+    if filters.created_to and filters.created_to < date.max:
         orders = orders.filter(created_at__lt=_start_of(filters.created_to + timedelta(days=1)))
     if filters.search.strip():
         orders = orders.filter(_search(filters.search.strip()))

@@ -79,7 +79,7 @@ def cart_add(request, sku):
     elif cart.quantity_of(sku) + form.cleaned_data["quantity"] > product.stock:
         messages.error(request, _stock_message(product))
     else:
-        cart.add(sku, form.cleaned_data["quantity"])
+        cart.add(product, form.cleaned_data["quantity"])
         messages.success(request, f"{product.name} added to your cart.")
     if request.htmx:
         return render(request, "storefront/partials/cart_badge.html", {"cart": cart, "oob_messages": True})
@@ -93,17 +93,22 @@ def cart_update(request, sku):
     product = product_for_sale(sku)
     if not form.is_valid():
         messages.error(request, "Enter a quantity from 0 to 99.")
-    elif product is not None and form.cleaned_data["quantity"] > product.stock:
+    elif form.cleaned_data["quantity"] == 0:
+        cart.remove(sku)
+        messages.success(request, "The item was removed from your cart.")
+    elif product is None:
+        messages.error(request, "That product is no longer for sale.")
+    elif form.cleaned_data["quantity"] > product.stock:
         messages.error(request, _stock_message(product))
     else:
-        cart.set(sku, form.cleaned_data["quantity"])
+        cart.set(product, form.cleaned_data["quantity"])
         messages.success(request, "Your cart was updated.")
     return _cart_changed(request)
 
 
 @require_POST
 def cart_remove(request, sku):
-    Cart(request.session).set(sku, 0)
+    Cart(request.session).remove(sku)
     messages.success(request, "The item was removed from your cart.")
     return _cart_changed(request)
 
@@ -155,10 +160,16 @@ def checkout(request):
         return render(request, "storefront/checkout.html", {"form": form, "contents": contents})
     form = CheckoutForm(request.POST, signed_in=signed_in)
     if not form.is_valid():
+        if "checkout_key" in form.errors:
+            # A stale or altered form: say so, and give the resubmission a fresh key.
+            form.add_error(None, "This checkout form has expired. Please check the details and submit it again.")
+            form.data = form.data.copy()
+            form.data["checkout_key"] = str(new_checkout_key())
         return render(request, "storefront/checkout.html", {"form": form, "contents": contents}, status=400)
     try:
         result = place_order_once(key=form.cleaned_data["checkout_key"], **_order_fields(request, form, contents))
     except CART_CHANGED as error:
+        cart.accept_catalog()
         messages.warning(request, f"{error.message} Please check your cart and try again.")
         return redirect("storefront:cart")
     except ShopError as error:
