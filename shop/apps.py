@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class ShopConfig(AppConfig):
@@ -8,3 +9,7 @@ class ShopConfig(AppConfig):
 
     def ready(self):
         from shop import signals  # noqa: F401  (connects the receivers)
+        from shop.roles import ensure_roles
+
+        # After Django has created this app's permissions (its own post_migrate receiver runs first).
+        post_migrate.connect(ensure_roles, sender=self, dispatch_uid="shop.ensure_roles")

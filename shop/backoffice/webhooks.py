@@ -60,8 +60,8 @@ def endpoint_detail(request, pk):
 @require_POST
 def delivery_retry(request, pk):
     delivery = get_object_or_404(WebhookDelivery, pk=pk)
-    if delivery.status == WebhookDelivery.Status.SUCCEEDED:
-        messages.info(request, "That delivery already succeeded.")
+    if delivery.status != WebhookDelivery.Status.FAILED:
+        messages.info(request, "Only a failed delivery can be sent again; this one is not failed.")
     else:
         retry_by_hand(delivery.pk)
         messages.success(request, f"Delivery of {delivery.event} queued again.")

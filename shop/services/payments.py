@@ -65,13 +65,17 @@ def process_payment(
 
 
 def settle_payment(*, payment_id: int, result: GatewayResult, actor: Actor) -> Payment:
-    """Phase 3: record the gateway's answer on a PROCESSING payment and its order, exactly once."""
+    """Phase 3: record the gateway's answer on a PROCESSING payment and its order, exactly once.
+
+    The returned payment's `settled_now` says whether this call recorded it (False: someone else already had).
+    """
     order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
     with transaction.atomic():
         order = lock_order(order_id)
         payment = lock_payment(payment_id)
         payment.order = order
-        if payment.status != Payment.Status.PROCESSING:
+        payment.settled_now = payment.status == Payment.Status.PROCESSING
+        if not payment.settled_now:
             return payment
         payment.processed_at = timezone.now()
         data = {"payment_id": payment.pk, "gateway": payment.gateway, "amount": payment.amount}
@@ -125,6 +129,8 @@ def reconcile_payments(*, older_than: timedelta | None = None, actor: Actor | No
     for payment in stuck.only("pk", "gateway", "idempotency_key"):
         found = get_gateway(payment.gateway).find_charge(idempotency_key=str(payment.idempotency_key))
         settled = settle_payment(payment_id=payment.pk, result=found or _never_received(), actor=actor)
+        if not settled.settled_now:
+            continue  # the request's own last phase, or another reconciler, got there first
         if settled.status == Payment.Status.COMPLETED:
             report.payments_confirmed.append(settled.pk)
         elif settled.status == Payment.Status.FAILED:
@@ -132,8 +138,9 @@ def reconcile_payments(*, older_than: timedelta | None = None, actor: Actor | No
     pending = Refund.objects.filter(status=Refund.Status.PENDING, created_at__lte=cutoff).select_related("payment")
     for refund in pending:
         found = get_gateway(refund.payment.gateway).find_refund(idempotency_key=str(refund.idempotency_key))
-        settle_refund(refund_id=refund.pk, result=found or _never_received(), actor=actor)
-        report.refunds_settled.append(refund.pk)
+        settled_refund = settle_refund(refund_id=refund.pk, result=found or _never_received(), actor=actor)
+        if settled_refund.settled_now:
+            report.refunds_settled.append(refund.pk)
     return report
 
 

@@ -112,13 +112,14 @@ def carry_out_refund(refund: Refund, *, actor: Actor) -> Refund:
 
 
 def settle_refund(*, refund_id: int, result: GatewayResult, actor: Actor) -> Refund:
-    """Phase 3: record the gateway's answer on a PENDING refund, exactly once."""
+    """Phase 3: record the gateway's answer on a PENDING refund, exactly once (`settled_now` says if by this call)."""
     order_id, payment_id = Refund.objects.values_list("payment__order_id", "payment_id").get(pk=refund_id)
     with transaction.atomic():
         order = lock_order(order_id)
         payment = lock_payment(payment_id)
         refund = lock_refund(refund_id)
-        if refund.status != Refund.Status.PENDING:
+        refund.settled_now = refund.status == Refund.Status.PENDING
+        if not refund.settled_now:
             return refund
         refund.processed_at = timezone.now()
         if result.succeeded:

@@ -13,8 +13,10 @@ already processed (retries of a delivery it accepted).
 
 import hashlib
 import hmac
+import http.client
 import json
 import random
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -58,12 +60,23 @@ def body_of(delivery: WebhookDelivery) -> bytes:
 
 
 def attempt_delivery(delivery_id: int) -> WebhookDelivery:
-    """Send one pending delivery once; record the outcome and, on failure, when to try again (or give up)."""
-    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
-    if delivery.status != WebhookDelivery.Status.PENDING:
-        return delivery
+    """Send one pending delivery once; record the outcome and, on failure, when to try again (or give up).
+
+    The row stays locked during the attempt (at most WEBHOOK_TIMEOUT_SECONDS), so two workers never send the
+    same delivery at the same moment.
+    """
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint").get(pk=delivery_id)
+        )
+        if delivery.status != WebhookDelivery.Status.PENDING:
+            return delivery
+        return _attempt(delivery)
+
+
+def _attempt(delivery: WebhookDelivery) -> WebhookDelivery:
     body = body_of(delivery)
-    code, error = _post(delivery, body)
+    code, error = _post_within_deadline(delivery, body)
     delivery.attempts += 1
     delivery.last_response_code = code
     delivery.last_error = error[:500]
@@ -95,10 +108,25 @@ def retry_by_hand(delivery_id: int) -> WebhookDelivery:
 
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        if delivery.status != WebhookDelivery.Status.FAILED:
+            return delivery  # still being retried, or delivered: one chain of attempts at a time
         delivery.status, delivery.attempts, delivery.next_retry_at = WebhookDelivery.Status.PENDING, 0, None
         delivery.save(update_fields=["status", "attempts", "next_retry_at"])
         deliver_webhook.enqueue(delivery.pk)
     return delivery
+
+
+def _post_within_deadline(delivery: WebhookDelivery, body: bytes) -> tuple[int | None, str]:
+    """`_post` with a deadline on the whole exchange: urllib's timeout only bounds each socket read, so a
+    receiver dripping its answer byte by byte could hold the worker. Past the deadline the attempt counts as
+    timed out and the worker moves on (the abandoned daemon thread ends with the connection)."""
+    outcome: list[tuple[int | None, str]] = []
+    sender = threading.Thread(target=lambda: outcome.append(_post(delivery, body)), daemon=True)
+    sender.start()
+    sender.join(settings.WEBHOOK_TIMEOUT_SECONDS)
+    if not outcome:
+        return None, f"No complete answer: timed out after {settings.WEBHOOK_TIMEOUT_SECONDS} s."
+    return outcome[0]
 
 
 def _post(delivery: WebhookDelivery, body: bytes) -> tuple[int | None, str]:
@@ -119,5 +147,5 @@ def _post(delivery: WebhookDelivery, body: bytes) -> tuple[int | None, str]:
             return response.status, ""
     except urllib.error.HTTPError as error:
         return error.code, f"HTTP {error.code}"
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
         return None, str(getattr(error, "reason", error)) or type(error).__name__
