@@ -8,7 +8,7 @@ PORT ?= 8000
 
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: worker scheduler run migrate makemigrations createsuperuser shell dbshell test lint format install install-dev browser
+.PHONY: serve worker scheduler run migrate makemigrations createsuperuser shell dbshell test lint format install install-dev browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ run: install  ## Serve the shop with a demo catalog on http://localhost:8000 (SQ
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo_catalog
 	DEBUG=$${DEBUG:-True} $(MANAGE) runserver $(PORT)
+
+serve: install  ## The production server (gunicorn, DEBUG off) on http://127.0.0.1:8000; HTTPS=True behind TLS.
+	$(MANAGE) migrate --noinput
+	$(MANAGE) collectstatic --noinput -v 0
+	DEBUG=False $(BIN)/gunicorn config.wsgi -c config/gunicorn.conf.py
 
 worker: install  ## One task worker (emails, webhooks); run several, on several machines, for more throughput.
 	$(MANAGE) db_worker --queue-name default

@@ -7,6 +7,7 @@ Database selection, first match wins:
 """
 
 import getpass
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,11 +42,15 @@ INSTALLED_APPS = [
     "allauth.account",
     "django_tasks",
     "django_tasks_db",
+    "csp",
     "shop",
 ]
 
 MIDDLEWARE = [
+    "shop.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -120,6 +125,15 @@ def _database() -> dict:
     if database["ENGINE"] == "django.db.backends.sqlite3":
         database["OPTIONS"] = {**SQLITE_OPTIONS, **database.get("OPTIONS", {})}
     database.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+    if database["ENGINE"] == "django.db.backends.postgresql" and env.bool("DATABASE_POOL", default=False):
+        # psycopg's pool inside each server process; Django requires CONN_MAX_AGE = 0 with it.
+        # Keep workers x DATABASE_POOL_MAX_SIZE below PostgreSQL's max_connections.
+        database["CONN_MAX_AGE"] = 0
+        database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        }
     return database
 
 
@@ -162,6 +176,12 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Shop] "
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@localhost")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -181,16 +201,76 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+# Production serves compressed files with hashed names through WhiteNoise (`collectstatic` first); development
+# and the tests serve the sources as they are.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env.bool("STATIC_MANIFEST", default=not DEBUG and "pytest" not in sys.modules)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# One line per record with the request id on every line: JSON (LOG_FORMAT=json, for production log pipelines)
+# or plain text.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "shop.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env("LOG_FORMAT", default="plain"),
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}
+
+# --- Security --------------------------------------------------------------------------------------
+
+# Production runs behind HTTPS: set HTTPS=True for secure cookies, HSTS and redirects to HTTPS (`check --deploy`
+# expects it). Unset, the shop serves plain HTTP, as `make run`, `make serve` and the benchmark do on localhost.
+HTTPS = env.bool("HTTPS", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS and env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=False) else None
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content Security Policy (django-csp): only this site's own scripts and styles, no inline code, no eval.
+# htmx is configured (meta htmx-config in base.html) not to need either.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
 }
 
 # --- The shop ---------------------------------------------------------------------------------
@@ -199,9 +279,15 @@ SHOP_CURRENCY = env("SHOP_CURRENCY", default="USD")
 
 # Payment providers by name. A request may name any of these; "stripe" is the seed's example name and
 # is served by the fake gateway in this configuration (a sandbox), so no real money ever moves.
+# The fake gateway's chaos knobs (0 by default) let stress tests make it slow, fail or lose answers.
+FAKE_GATEWAY_OPTIONS = {
+    "latency_ms": env.int("FAKE_GATEWAY_LATENCY_MS", default=0),
+    "error_rate": env.float("FAKE_GATEWAY_ERROR_RATE", default=0.0),
+    "timeout_rate": env.float("FAKE_GATEWAY_TIMEOUT_RATE", default=0.0),
+}
 PAYMENT_GATEWAYS = {
-    "fake": {"BACKEND": "shop.gateways.fake.FakeGateway"},
-    "stripe": {"BACKEND": "shop.gateways.fake.FakeGateway"},
+    "fake": {"BACKEND": "shop.gateways.fake.FakeGateway", "OPTIONS": FAKE_GATEWAY_OPTIONS},
+    "stripe": {"BACKEND": "shop.gateways.fake.FakeGateway", "OPTIONS": FAKE_GATEWAY_OPTIONS},
 }
 PAYMENT_DEFAULT_GATEWAY = env("PAYMENT_DEFAULT_GATEWAY", default="fake")
 

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from shop.exceptions import ShopError, VersionConflict
 from shop.models import Customer, Order, Payment, Product, Refund
@@ -43,7 +43,7 @@ def _page(request, template, context, partial=None):
 
 
 @staff_required("shop.view_order")
-@require_GET
+@require_safe
 def dashboard(request):
     series = daily_series()
     context = {
@@ -59,7 +59,7 @@ def dashboard(request):
 
 
 @staff_required("shop.view_order")
-@require_GET
+@require_safe
 def order_list(request):
     form = OrderDeskForm(request.GET)
     form.is_valid()  # invalid filters are dropped (and shown as errors); the rest still apply
@@ -72,7 +72,7 @@ def order_list(request):
 
 
 @staff_required("shop.view_order")
-@require_GET
+@require_safe
 def order_export(request):
     form = OrderDeskForm(request.GET)
     form.is_valid()
@@ -111,7 +111,7 @@ def _spreadsheet_safe(text: str) -> str:
 
 
 @staff_required("shop.view_order")
-@require_GET
+@require_safe
 def order_detail(request, number):
     order = get_object_or_404(orders_with_details(), number=number)
     user = request.user
@@ -240,7 +240,7 @@ def _form_errors(form) -> str:
 
 
 @staff_required("shop.view_customer")
-@require_GET
+@require_safe
 def customer_list(request):
     search = _search_text(request)
     page = Paginator(search_customers(customers_with_order_counts(), search), 25).get_page(request.GET.get("page"))
@@ -249,7 +249,7 @@ def customer_list(request):
 
 
 @staff_required("shop.view_customer")
-@require_GET
+@require_safe
 def customer_detail(request, pk):
     customer = get_object_or_404(Customer.objects.select_related("user"), pk=pk)
     orders, totals = customer_orders_with_totals(customer)
@@ -258,7 +258,7 @@ def customer_detail(request, pk):
 
 
 @staff_required("shop.view_product")
-@require_GET
+@require_safe
 def product_list(request):
     search = _search_text(request)
     page = Paginator(products_for_staff(search), 50).get_page(request.GET.get("page"))
@@ -266,7 +266,7 @@ def product_list(request):
 
 
 @staff_required("shop.view_product")
-@require_GET
+@require_safe
 def product_detail(request, pk):
     product = get_object_or_404(Product, pk=pk)
     context = {
@@ -311,7 +311,7 @@ def product_adjust_stock(request, pk):
 
 
 @staff_required("shop.view_payment")
-@require_GET
+@require_safe
 def payment_list(request):
     form = PaymentListForm(request.GET)
     status = form.cleaned_data["status"] if form.is_valid() else ""

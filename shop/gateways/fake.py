@@ -16,6 +16,7 @@ result and never a second charge. Test tokens (or the well-known test card numbe
 | anything else                              | declined (invalid_token)         |
 """
 
+import random
 import time
 import uuid
 from decimal import Decimal
@@ -70,9 +71,21 @@ class FakeGateway(PaymentGateway):
         if latency_ms:
             time.sleep(latency_ms / 1000)
 
+    def _injected_fault(self) -> str | None:
+        """Chaos for stress tests: options `error_rate` and `timeout_rate` turn a share of successful charges
+        into gateway errors (nothing charged) or lost answers (charged, answer lost)."""
+        roll = random.random()
+        if roll < self.options.get("error_rate", 0):
+            return GATEWAY_ERROR
+        if roll < self.options.get("error_rate", 0) + self.options.get("timeout_rate", 0):
+            return TIMEOUT
+        return None
+
     def charge(self, *, amount, currency, token, idempotency_key, description=""):
         self._pause()
         outcome = outcome_for(token)
+        if outcome == SUCCESS:
+            outcome = self._injected_fault() or outcome
         if outcome == GATEWAY_ERROR:
             raise GatewayError("The payment provider could not process the request.")
         succeeded = outcome in (SUCCESS, TIMEOUT, REFUND_DECLINE, REFUND_TIMEOUT)

@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from shop.exceptions import (
     InsufficientStock,
@@ -44,7 +44,7 @@ def _page(request, template, context, partial=None):
 # --- Catalog ----------------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def catalog(request):
     search = request.GET.get("q", "")
     page = Paginator(products_for_sale(search), PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
@@ -52,7 +52,7 @@ def catalog(request):
     return _page(request, "storefront/catalog.html", context, partial="product-grid")
 
 
-@require_GET
+@require_safe
 def product_detail(request, sku):
     product = product_for_sale(sku)
     if product is None:
@@ -64,7 +64,7 @@ def product_detail(request, sku):
 # --- Cart -------------------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def cart_detail(request):
     return _cart_page(request)
 
@@ -251,7 +251,7 @@ def _shopper_order(request, token=None, number=None):
     return order
 
 
-@require_GET
+@require_safe
 def order_detail(request, token=None, number=None):
     order = _shopper_order(request, token, number)
     context = {
@@ -288,7 +288,7 @@ def order_cancel(request, token=None, number=None):
 
 
 @login_required
-@require_GET
+@require_safe
 def account_orders(request):
     page = Paginator(customer_orders(request.user), 20).get_page(request.GET.get("page"))
     return render(request, "storefront/account_orders.html", {"page": page})
