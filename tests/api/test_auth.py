@@ -12,6 +12,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from shop.models import Customer
+from tests.api.errors import INVALID_CUSTOMER_FIELDS, assert_error, assert_invalid
 from tests.concurrency.race import race
 from tests.factories import CustomerFactory, UserFactory
 
@@ -31,31 +32,6 @@ User = get_user_model()
 def member(db):
     """A registered customer whose account and profile share one email, with the factory's password."""
     return CustomerFactory(user=UserFactory(email="mia@example.com"), email="mia@example.com", name="Mia Member")
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    """The one error shape: {"error": {"code", "message", "details"}}; returns the inner object."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"code", "message", "details"}, error
-    assert error["code"] == code, error
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    assert isinstance(error["details"], dict)
-    return error
-
-
-def assert_invalid(response, *fields: str) -> dict:
-    """400 invalid_input with a non-empty list of messages for each of `fields` (and no other field)."""
-    details = assert_error(response, 400, "invalid_input")["details"]
-    assert set(details) == set(fields), details
-    for field in fields:
-        assert isinstance(details[field], list), details
-        assert details[field], details
-        assert all(isinstance(message, str) and message for message in details[field]), details
-    return details
 
 
 def register_body(**overrides) -> dict:
@@ -124,17 +100,7 @@ def test_register_with_no_fields_is_400_naming_each_required_field_and_creates_n
     assert not Customer.objects.exists()
 
 
-@pytest.mark.parametrize(
-    ("overrides", "field"),
-    [
-        ({"email": "not-an-email"}, "email"),
-        ({"email": ""}, "email"),
-        ({"name": ""}, "name"),
-        ({"name": "x" * 201}, "name"),
-        ({"phone": "9" * 33}, "phone"),
-    ],
-    ids=["malformed-email", "blank-email", "blank-name", "name-too-long", "phone-too-long"],
-)
+@pytest.mark.parametrize(("overrides", "field"), INVALID_CUSTOMER_FIELDS)
 def test_register_with_an_invalid_field_is_400_for_that_field_and_creates_nothing(anonymous, db, overrides, field):
     response = anonymous.post(REGISTER, register_body(**overrides), format="json")
 

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 
 from shop.models import Customer, Order
 from tests.api.conftest import client_for
+from tests.api.errors import INVALID_CUSTOMER_FIELDS, assert_error, assert_invalid
 from tests.factories import CustomerFactory, UserFactory, place_order
 
 PROFILE = "/api/v1/profile/"
@@ -42,31 +43,6 @@ def other_member(db):
 @pytest.fixture
 def guest(db):
     return CustomerFactory(email="gus@example.com", name="Gus Guest", phone="998907654321")
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    """The one error shape: {"error": {"code", "message", "details"}}; returns the inner object."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"code", "message", "details"}, error
-    assert error["code"] == code, error
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    assert isinstance(error["details"], dict)
-    return error
-
-
-def assert_invalid(response, *fields: str) -> dict:
-    """400 invalid_input with a non-empty list of messages for each of `fields` (and no other field)."""
-    details = assert_error(response, 400, "invalid_input")["details"]
-    assert set(details) == set(fields), details
-    for field in fields:
-        assert isinstance(details[field], list), details
-        assert details[field], details
-        assert all(isinstance(message, str) and message for message in details[field]), details
-    return details
 
 
 def snapshot(customer: Customer) -> tuple:
@@ -205,17 +181,7 @@ def test_profile_patch_to_an_email_another_account_uses_in_any_case_is_409_and_c
     assert snapshot(other_member) == other_before
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"email": "not-an-email"}, "email"),
-        ({"email": ""}, "email"),
-        ({"name": ""}, "name"),
-        ({"name": "x" * 201}, "name"),
-        ({"phone": "9" * 33}, "phone"),
-    ],
-    ids=["malformed-email", "blank-email", "blank-name", "name-too-long", "phone-too-long"],
-)
+@pytest.mark.parametrize(("body", "field"), INVALID_CUSTOMER_FIELDS)
 def test_profile_patch_with_an_invalid_field_is_400_and_changes_nothing(member, member_api, body, field):
     before = snapshot(member)
 

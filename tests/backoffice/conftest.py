@@ -75,6 +75,12 @@ def finance_client(client, finance_user):
 
 
 @pytest.fixture
+def catalog_client(client, catalog_user):
+    client.force_login(catalog_user)
+    return client
+
+
+@pytest.fixture
 def super_client(client, superuser):
     client.force_login(superuser)
     return client

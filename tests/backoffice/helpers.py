@@ -1,10 +1,7 @@
-"""Helpers for the back office's view tests: a small HTML tree to look inside pages, the messages a page shows,
+"""Helpers for the back office's view tests: its pages as trees (see `tests.html`), the messages a page shows,
 and a snapshot of everything an action could change (to prove that a refused action changed nothing)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 
 from shop.models import (
     Order,
@@ -15,55 +12,13 @@ from shop.models import (
     SandboxTransaction,
     StockAdjustment,
 )
-
-HTMX = {"HX-Request": "true"}
-HTMX_BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
-
-VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+from tests.html import HTMX as HTMX
+from tests.html import HTMX_BOOSTED as HTMX_BOOSTED
+from tests.html import Element, parse
 
 
-@dataclass
-class Element:
-    tag: str
-    attrs: dict[str, str]
-    parent: Element | None = None
-    children: list[Element | str] = field(default_factory=list)
-
-    def __repr__(self):
-        return f"<{self.tag} {self.attrs}>"
-
-    @property
-    def text(self) -> str:
-        """The visible text inside, whitespace collapsed."""
-        parts = [child if isinstance(child, str) else child.text for child in self.children]
-        return " ".join(" ".join(parts).split())
-
-    def iter(self):
-        for child in self.children:
-            if isinstance(child, Element):
-                yield child
-                yield from child.iter()
-
-    def find_all(self, tag: str | None = None, **attrs) -> list[Element]:
-        """Descendants with `tag` (any when None) whose attributes equal `attrs` (`data_testid` is `data-testid`;
-        `class_` matches one of the classes)."""
-        wanted = {name.rstrip("_").replace("_", "-"): value for name, value in attrs.items()}
-        found = []
-        for element in self.iter():
-            if tag is not None and element.tag != tag:
-                continue
-            if all(_attr_matches(element, name, value) for name, value in wanted.items()):
-                found.append(element)
-        return found
-
-    def find(self, tag: str | None = None, **attrs) -> Element | None:
-        found = self.find_all(tag, **attrs)
-        return found[0] if found else None
-
-    def one(self, tag: str | None = None, **attrs) -> Element:
-        found = self.find_all(tag, **attrs)
-        assert len(found) == 1, f"expected exactly one {tag or 'element'} {attrs}, found {len(found)}"
-        return found[0]
+class StrictElement(Element):
+    """On a back office page an id or a test id names exactly one element: looking one up asserts so."""
 
     def by_id(self, element_id: str) -> Element:
         return self.one(id=element_id)
@@ -72,44 +27,9 @@ class Element:
         return self.one(data_testid=testid)
 
 
-def _attr_matches(element: Element, name: str, value: str) -> bool:
-    if name == "class":
-        return value in element.attrs.get("class", "").split()
-    return element.attrs.get(name) == value
-
-
-class _TreeBuilder(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.root = Element("#document", {})
-        self.current = self.root
-
-    def handle_starttag(self, tag, attrs):
-        element = Element(tag, {name: value or "" for name, value in attrs}, parent=self.current)
-        self.current.children.append(element)
-        if tag not in VOID_ELEMENTS:
-            self.current = element
-
-    def handle_startendtag(self, tag, attrs):
-        self.current.children.append(Element(tag, {name: value or "" for name, value in attrs}, parent=self.current))
-
-    def handle_endtag(self, tag):
-        node = self.current
-        while node is not None and node.tag != tag:
-            node = node.parent
-        if node is not None and node.parent is not None:
-            self.current = node.parent
-
-    def handle_data(self, data):
-        self.current.children.append(data)
-
-
-def page(response) -> Element:
+def page(response) -> StrictElement:
     """The response's HTML as a tree."""
-    builder = _TreeBuilder()
-    builder.feed(response.content.decode())
-    builder.close()
-    return builder.root
+    return parse(response.content, StrictElement)
 
 
 def alerts(response) -> list[tuple[str, str]]:

@@ -14,12 +14,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def catalog_client(client, catalog_user):
-    client.force_login(catalog_user)
-    return client
-
-
-@pytest.fixture
 def products(laptop, mouse):
     retired = ProductFactory(sku="OLD-RADIO", name="Retired Radio", is_active=False, stock=0)
     return {"laptop": laptop, "mouse": mouse, "radio": retired}

@@ -1,136 +1,15 @@
-"""Helpers for the storefront's view tests: a small HTML tree to look inside pages, and shoppers' steps.
+"""Helpers for the storefront's view tests: its pages as trees (see `tests.html`), and shoppers' steps.
 
-Pages are checked the way a browser (or htmx) would see them: what element holds what, which element carries
-`hx-swap-oob`, which label names which field. The standard library's `html.parser` builds the tree.
+On these pages `by_id` and `by_testid` give None where nothing matches: a test may check that an element is gone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
-
 from django.urls import reverse
 
-HTMX = {"HX-Request": "true"}
-HTMX_BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
-
-VOID_ELEMENTS = {
-    "area",
-    "base",
-    "br",
-    "col",
-    "embed",
-    "hr",
-    "img",
-    "input",
-    "link",
-    "meta",
-    "source",
-    "track",
-    "wbr",
-}
-
-
-# --- A small HTML tree ------------------------------------------------------------------------
-
-
-@dataclass
-class Element:
-    tag: str
-    attrs: dict[str, str]
-    parent: Element | None = None
-    children: list[Element | str] = field(default_factory=list)
-
-    def __repr__(self):
-        return f"<{self.tag} {self.attrs}>"
-
-    @property
-    def text(self) -> str:
-        """The visible text inside, whitespace collapsed."""
-        parts = []
-        for child in self.children:
-            parts.append(child if isinstance(child, str) else child.text)
-        return " ".join(" ".join(parts).split())
-
-    def iter(self):
-        for child in self.children:
-            if isinstance(child, Element):
-                yield child
-                yield from child.iter()
-
-    def find_all(self, tag: str | None = None, **attrs) -> list[Element]:
-        """Descendants with this tag (any if None) whose attributes equal `attrs` (`class_` contains a class)."""
-        wanted_class = attrs.pop("class_", None)
-        found = []
-        for element in self.iter():
-            if tag is not None and element.tag != tag:
-                continue
-            if any(element.attrs.get(name.replace("_", "-")) != value for name, value in attrs.items()):
-                continue
-            if wanted_class and wanted_class not in element.attrs.get("class", "").split():
-                continue
-            found.append(element)
-        return found
-
-    def find(self, tag: str | None = None, **attrs) -> Element | None:
-        found = self.find_all(tag, **attrs)
-        return found[0] if found else None
-
-    def by_id(self, element_id: str) -> Element | None:
-        return self.find(id=element_id)
-
-    def by_testid(self, testid: str) -> Element | None:
-        return self.find(data_testid=testid)
-
-    def ancestors(self):
-        node = self.parent
-        while node is not None:
-            yield node
-            node = node.parent
-
-    def top_level(self) -> list[Element]:
-        return [child for child in self.children if isinstance(child, Element)]
-
-
-class _TreeBuilder(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.root = Element("#document", {})
-        self.current = self.root
-
-    def handle_starttag(self, tag, attrs):
-        element = Element(tag, {name: value if value is not None else "" for name, value in attrs}, self.current)
-        self.current.children.append(element)
-        if tag not in VOID_ELEMENTS:
-            self.current = element
-
-    def handle_startendtag(self, tag, attrs):
-        element = Element(tag, {name: value if value is not None else "" for name, value in attrs}, self.current)
-        self.current.children.append(element)
-
-    def handle_endtag(self, tag):
-        node = self.current
-        while node is not None and node.tag != tag:
-            node = node.parent
-        if node is not None and node.parent is not None:
-            self.current = node.parent
-
-    def handle_data(self, data):
-        if data.strip():
-            self.current.children.append(data)
-
-
-def parse(html: str | bytes) -> Element:
-    if isinstance(html, bytes):
-        html = html.decode()
-    builder = _TreeBuilder()
-    builder.feed(html)
-    builder.close()
-    return builder.root
-
-
-def page(response) -> Element:
-    return parse(response.content)
+from tests.html import HTMX as HTMX
+from tests.html import HTMX_BOOSTED as HTMX_BOOSTED
+from tests.html import Element, page
 
 
 def messages_in(response_or_tree) -> list[str]:
