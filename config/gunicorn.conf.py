@@ -17,3 +17,9 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+if os.environ.get("LOG_FORMAT") == "json":
+    from config.gunicorn_logging import JSON_LOGCONFIG
+
+    logconfig_dict = JSON_LOGCONFIG
+    logger_class = "config.gunicorn_logging.RequestIdLogger"

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from shop.docs import RedocView
 from shop.health import healthz, readyz
 
 urlpatterns = [
@@ -11,7 +12,7 @@ urlpatterns = [
     path("api/v1/", include("shop.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/swagger/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
-    path("docs/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("docs/", RedocView.as_view(url_name="schema"), name="redoc"),
     path("accounts/", include("allauth.urls")),
     path("backoffice/", include("shop.backoffice.urls")),
     path("", include("shop.storefront.urls")),

@@ -31,5 +31,9 @@ class RequestIdFilter(logging.Filter):
     """Adds `request_id` to every record ("-" outside a request: workers, commands)."""
 
     def filter(self, record):
-        record.request_id = _request_id.get()
+        if getattr(record, "request_id", None):
+            return True  # set by the caller (gunicorn's access lines)
+        # Django logs a response's 4xx/5xx after the middleware has finished; the record carries the request.
+        request = getattr(record, "request", None)
+        record.request_id = getattr(request, "request_id", None) or _request_id.get()
         return True
