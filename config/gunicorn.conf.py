@@ -17,6 +17,8 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# One control socket per server (gunicorn's default is one per user), so several servers can share a host.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", f"/tmp/gunicorn-{bind.replace(':', '-')}.ctl")
 
 if os.environ.get("LOG_FORMAT") == "json":
     from config.gunicorn_logging import JSON_LOGCONFIG

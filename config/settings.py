@@ -204,14 +204,19 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 # Production serves compressed files with hashed names through WhiteNoise (`collectstatic` first); development
 # and the tests serve the sources as they are.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG and "pytest" not in sys.modules)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if env.bool("STATIC_MANIFEST", default=not DEBUG and "pytest" not in sys.modules)
+        if STATIC_MANIFEST
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Without collected files (development, tests), WhiteNoise serves the sources straight from the finders.
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+if not STATIC_MANIFEST and not Path(STATIC_ROOT).is_dir():
+    STATIC_ROOT = None
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

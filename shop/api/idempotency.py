@@ -70,11 +70,17 @@ def begin(request) -> IdempotencyKey | None:
     if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidIdempotencyKey(key_length=len(key))
     scope, fingerprint = _scope_of(request), _fingerprint(request)
-    try:
-        with transaction.atomic():
-            return IdempotencyKey.objects.create(scope=scope, key=key, fingerprint=fingerprint)
-    except IntegrityError:
-        existing = IdempotencyKey.objects.get(scope=scope, key=key)
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return IdempotencyKey.objects.create(scope=scope, key=key, fingerprint=fingerprint)
+        except IntegrityError:
+            existing = IdempotencyKey.objects.filter(scope=scope, key=key).first()
+        if existing is not None:
+            break
+        # The first request finished without storing anything and freed the key just now: claim it again.
+    else:
+        raise IdempotencyKeyInUse()
     if existing.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
     if existing.state == IdempotencyKey.State.RUNNING:

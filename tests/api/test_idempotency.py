@@ -197,3 +197,30 @@ def test_simultaneous_payments_with_one_key_charge_once(staff_user, order, setti
     assert sorted({response.status_code for response in result.values}) in ([200], [200, 409])
     order.refresh_from_db()
     assert order.status == "CONFIRMED"
+
+
+def test_a_key_freed_by_its_first_request_between_two_steps_of_a_retry_is_claimed_not_a_500(
+    anonymous, laptop, mouse, monkeypatch
+):
+    """The retry's insert collides with the first request's row, which is deleted (nothing stored) before the
+    retry reads it: the retry claims the key again instead of failing."""
+    from django.db import IntegrityError
+
+    from shop.api import idempotency
+
+    real_create = idempotency.IdempotencyKey.objects.create
+    collisions = []
+
+    def collide_once(**fields):
+        if not collisions:
+            collisions.append(fields["key"])
+            raise IntegrityError("duplicate key value violates unique constraint")
+        return real_create(**fields)
+
+    monkeypatch.setattr(idempotency.IdempotencyKey.objects, "create", collide_once)
+
+    response = _place(anonymous, "freed-key")
+
+    assert collisions == ["freed-key"]
+    assert response.status_code == 201
+    assert Order.objects.count() == 1
