@@ -2,6 +2,7 @@
 service or selector, and render (for HTMX, only the named partial that changed)."""
 
 import csv
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -244,7 +245,7 @@ def _form_errors(form) -> str:
 def customer_list(request):
     search = _search_text(request)
     page = Paginator(search_customers(customers_with_order_counts(), search), 25).get_page(request.GET.get("page"))
-    context = {"page": page, "search": search}
+    context = {"page": page, "search": search, "query": urlencode({"q": search}) if search else ""}
     return _page(request, "backoffice/customers.html", context, partial="customer-table")
 
 
@@ -262,7 +263,8 @@ def customer_detail(request, pk):
 def product_list(request):
     search = _search_text(request)
     page = Paginator(products_for_staff(search), 50).get_page(request.GET.get("page"))
-    return _page(request, "backoffice/products.html", {"page": page, "search": search}, partial="product-table")
+    context = {"page": page, "search": search, "query": urlencode({"q": search}) if search else ""}
+    return _page(request, "backoffice/products.html", context, partial="product-table")
 
 
 @staff_required("shop.view_product")
