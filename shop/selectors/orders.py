@@ -12,9 +12,13 @@ def orders_with_details() -> QuerySet[Order]:
     return Order.objects.select_related("customer").prefetch_related("items", Prefetch("payments", queryset=payments))
 
 
-def orders_visible_to(user, *, order_token: str = "") -> QuerySet[Order]:
-    """Staff see every order; a customer their own; anyone holding an order's access token that order."""
-    orders = orders_with_details()
+def orders_visible_to(user, *, order_token: str = "", details: bool = True) -> QuerySet[Order]:
+    """Staff see every order; a customer their own; anyone holding an order's access token that order.
+
+    With `details`, items, payments and refunds come along (for showing the order); without, only the customer
+    (for checking access before an action, which reloads the order afterwards anyway).
+    """
+    orders = orders_with_details() if details else Order.objects.select_related("customer")
     if user is not None and user.is_authenticated and user.is_staff:
         return orders
     visible = Q(pk__in=[])

@@ -451,3 +451,24 @@ def test_a_payment_records_who_paid_in_the_audit_trail(guest_api, guest_order):
     event = OrderEvent.objects.get(order=guest_order, kind="payment.started")
     assert (event.actor_kind, event.actor_label) == ("GUEST", guest_order.customer.email)
     assert Payment.objects.get(order=guest_order, status="COMPLETED")
+
+
+# Placing the seed's order over the API: the guest lookup and insert, the product lock, one stock UPDATE, order,
+# items, payment, event, its email task, the webhook endpoints lookup, then the order reloaded for the answer with
+# its items, payments and refunds (and the test's savepoints around each transaction).
+CREATE_QUERIES = 20
+# Paying it: the access check, phase 1 (lock order and payments, mark them PROCESSING, event), the gateway's own
+# ledger, phase 3 (lock again, confirm, event, webhook lookup), then the order reloaded for the answer.
+PAY_QUERIES = 25
+
+
+def test_an_order_placed_and_paid_over_the_api_runs_a_known_number_of_queries(anonymous, laptop, mouse):
+    with CaptureQueriesContext(connection) as created:
+        body = _post(anonymous, "/api/v1/orders/", SEED_ORDER).json()
+    with CaptureQueriesContext(connection) as paid:
+        response = _post(
+            anonymous, f"/api/v1/orders/{body['id']}/process-payment/", **{"X-Order-Token": body["access_token"]}
+        )
+
+    assert response.status_code == 200
+    assert (len(created), len(paid)) == (CREATE_QUERIES, PAY_QUERIES)

@@ -126,8 +126,10 @@ class OrderViewSet(
             return [IsAuthenticated()]
         return [IsAuthenticatedOrHoldsOrderToken()]
 
-    def get_queryset(self):
-        return orders_visible_to(self.request.user, order_token=order_token_of(self.request))
+    def get_queryset(self, details: bool | None = None):
+        if details is None:
+            details = self.action in ("list", "retrieve")
+        return orders_visible_to(self.request.user, order_token=order_token_of(self.request), details=details)
 
     def get_serializer_class(self):
         return OrderDetailSerializer if self.action == "retrieve" else OrderSerializer
@@ -256,7 +258,7 @@ class OrderViewSet(
         return order
 
     def _reloaded(self, order: Order) -> Order:
-        return self.get_queryset().get(pk=order.pk)
+        return self.get_queryset(details=True).get(pk=order.pk)
 
 
 def _order_line(line: dict) -> OrderLine:
