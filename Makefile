@@ -8,7 +8,7 @@ PORT ?= 8000
 
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: serve worker scheduler run migrate makemigrations createsuperuser shell dbshell test lint format install install-dev browser
+.PHONY: bench bench-load bench-stress serve worker scheduler run migrate makemigrations createsuperuser shell dbshell test lint format install install-dev browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ run: install  ## Serve the shop with a demo catalog on http://localhost:8000 (SQ
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo_catalog
 	DEBUG=$${DEBUG:-True} $(MANAGE) runserver $(PORT)
+
+# Benchmarks against the local PostgreSQL (they create their own databases). QUICK=1 for the short CI mode.
+bench: bench-load bench-stress  ## Load benchmark with the database ceiling, then the stress test with invariants.
+
+bench-load: install-dev
+	$(BIN)/python bench/load.py $(if $(QUICK),--quick)
+
+bench-stress: install-dev
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python bench/stress.py $(if $(QUICK),--quick)
 
 serve: install  ## The production server (gunicorn, DEBUG off) on http://127.0.0.1:8000; HTTPS=True behind TLS.
 	$(MANAGE) migrate --noinput
