@@ -42,7 +42,7 @@ bench-stress: install-dev
 serve: install  ## The production server (gunicorn, DEBUG off) on http://127.0.0.1:8000; HTTPS=True behind TLS.
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput -v 0
-	DEBUG=False $(BIN)/gunicorn config.wsgi -c config/gunicorn.conf.py
+	DEBUG=False DATABASE_POOL=$${DATABASE_POOL:-True} $(BIN)/gunicorn config.wsgi -c config/gunicorn.conf.py
 
 worker: install  ## One task worker (emails, webhooks); run several, on several machines, for more throughput.
 	$(MANAGE) db_worker --queue-name default

@@ -151,9 +151,11 @@ if REDIS_URL:
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
         }
     }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # A per-process memory cache in front of sessions would let another server process serve a stale cart.
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Background work: Django's Tasks API (the django-tasks backport on 5.2) with the database backend. The task row
 # is written inside the service's transaction: a transactional outbox with no broker. `manage.py db_worker` runs it.

@@ -45,6 +45,7 @@ def redis_cache(settings, raw_redis):
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
         }
     }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"  # what REDIS_URL selects
     yield prefix
     keys = list(raw_redis.scan_iter(match=f"{prefix}:*"))
     if keys:

@@ -73,6 +73,15 @@ def exempt_from_ssl_redirect(patterns: list[str], path: str) -> bool:
 # --- HTTPS ---------------------------------------------------------------------------------------
 
 
+def test_sessions_are_cached_in_redis_when_configured_and_kept_in_the_database_only_otherwise(project):
+    """A per-process memory cache in front of sessions would let another server process serve a stale cart."""
+    with_redis = read(project, ["SESSION_ENGINE"], REDIS_URL="redis://127.0.0.1:6379/0")
+    without = read(project, ["SESSION_ENGINE"])
+
+    assert with_redis["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+    assert without["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+
+
 def test_https_true_makes_session_and_csrf_cookies_secure(project):
     s = read(project, SECURITY, HTTPS="True")
 
