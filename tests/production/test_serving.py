@@ -106,7 +106,11 @@ def test_make_serve_migrates_collects_static_then_runs_gunicorn_with_its_config_
         "collectstatic --noinput -v 0",
     ]
     assert len(commands) == 3
-    assert re.fullmatch(r"DEBUG=False \S*/gunicorn config\.wsgi -c config/gunicorn\.conf\.py", commands[2])
+    # The pool is on unless DATABASE_POOL says otherwise: the benchmark's best configuration.
+    assert re.fullmatch(
+        r"DEBUG=False DATABASE_POOL=\$\{DATABASE_POOL:-True\} \S*/gunicorn config\.wsgi -c config/gunicorn\.conf\.py",
+        commands[2],
+    )
 
 
 # --- check --deploy --------------------------------------------------------------------------------------
