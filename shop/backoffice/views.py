@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST, require_safe
 from shop.exceptions import ShopError, VersionConflict
 from shop.models import Customer, Order, Payment, Product, Refund
 from shop.models.orders import OrderStatus
+from shop.rendering import render_page
 from shop.selectors.catalog import products_for_staff
 from shop.selectors.customers import customer_orders_with_totals, customers_with_order_counts, search_customers
 from shop.selectors.dashboard import daily_series, orders_about_to_expire, period_figures, stuck_payments
@@ -35,12 +36,6 @@ from .forms import (
 )
 
 CSV_COLUMNS = ["number", "created_at", "status", "payment_status", "payment_method", "email", "name", "total"]
-
-
-def _page(request, template, context, partial=None):
-    if partial and request.htmx and not request.htmx.boosted:
-        template = f"{template}#{partial}"
-    return render(request, template, context)
 
 
 @staff_required("shop.view_order")
@@ -69,7 +64,7 @@ def order_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode()}
-    return _page(request, "backoffice/orders.html", context, partial="order-table")
+    return render_page(request, "backoffice/orders.html", context, partial="order-table")
 
 
 @staff_required("shop.view_order")
@@ -120,8 +115,8 @@ def order_detail(request, number):
         "order": order,
         "events": order_events(order).select_related(None),
         "can": {
-            "pay": user.has_perm("shop.take_payment") and order.status in ("PENDING", "FAILED"),
-            "cancel": user.has_perm("shop.cancel_order") and order.can_transition_to("CANCELLED"),
+            "pay": user.has_perm("shop.take_payment") and order.can_be_paid,
+            "cancel": user.has_perm("shop.cancel_order") and order.can_be_cancelled,
             "complete": user.has_perm("shop.complete_order") and order.can_transition_to("COMPLETED"),
             "refund": user.has_perm("shop.refund_order")
             and order.can_transition_to("REFUNDED")
@@ -246,7 +241,7 @@ def customer_list(request):
     search = _search_text(request)
     page = Paginator(search_customers(customers_with_order_counts(), search), 25).get_page(request.GET.get("page"))
     context = {"page": page, "search": search, "query": urlencode({"q": search}) if search else ""}
-    return _page(request, "backoffice/customers.html", context, partial="customer-table")
+    return render_page(request, "backoffice/customers.html", context, partial="customer-table")
 
 
 @staff_required("shop.view_customer")
@@ -264,7 +259,7 @@ def product_list(request):
     search = _search_text(request)
     page = Paginator(products_for_staff(search), 50).get_page(request.GET.get("page"))
     context = {"page": page, "search": search, "query": urlencode({"q": search}) if search else ""}
-    return _page(request, "backoffice/products.html", context, partial="product-table")
+    return render_page(request, "backoffice/products.html", context, partial="product-table")
 
 
 @staff_required("shop.view_product")
@@ -321,4 +316,4 @@ def payment_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode()}
-    return _page(request, "backoffice/payments.html", context, partial="payment-table")
+    return render_page(request, "backoffice/payments.html", context, partial="payment-table")

@@ -95,6 +95,14 @@ class Order(models.Model):
     def can_transition_to(self, status: str) -> bool:
         return status in ORDER_TRANSITIONS[self.status]
 
+    @property
+    def can_be_paid(self) -> bool:
+        return self.can_transition_to(OrderStatus.PROCESSING)
+
+    @property
+    def can_be_cancelled(self) -> bool:
+        return self.can_transition_to(OrderStatus.CANCELLED)
+
     def set_access_token(self, token: str | None = None) -> str:
         """Give the order a secret access token (a fresh random one by default); return it (only its digest is
         stored)."""

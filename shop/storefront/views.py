@@ -21,6 +21,7 @@ from shop.exceptions import (
     ShopError,
 )
 from shop.models import Payment
+from shop.rendering import render_page
 from shop.selectors.catalog import product_for_sale, products_for_sale
 from shop.selectors.orders import customer_order, customer_orders, order_by_token, order_events
 from shop.services import Actor, Contact, cancel_order, process_payment
@@ -34,13 +35,6 @@ PRODUCTS_PER_PAGE = 12
 CART_CHANGED = (PriceChanged, ProductMismatch, ProductUnavailable, InsufficientStock)
 
 
-def _page(request, template, context, partial=None):
-    """The whole page, or for an HTMX request only the named partial that changed."""
-    if partial and request.htmx and not request.htmx.boosted:
-        template = f"{template}#{partial}"
-    return render(request, template, context)
-
-
 # --- Catalog ----------------------------------------------------------------------------------
 
 
@@ -49,7 +43,7 @@ def catalog(request):
     search = request.GET.get("q", "")
     page = Paginator(products_for_sale(search), PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {"page": page, "search": search, "cart": Cart(request.session)}
-    return _page(request, "storefront/catalog.html", context, partial="product-grid")
+    return render_page(request, "storefront/catalog.html", context, partial="product-grid")
 
 
 @require_safe
@@ -122,7 +116,7 @@ def _cart_changed(request):
 def _cart_page(request, oob=False):
     cart = Cart(request.session)
     context = {"cart": cart, "contents": cart.contents(), "oob_messages": oob}
-    return _page(request, "storefront/cart.html", context, partial="cart-body")
+    return render_page(request, "storefront/cart.html", context, partial="cart-body")
 
 
 def _next_url(request, default: str) -> str:
@@ -262,7 +256,7 @@ def order_detail(request, token=None, number=None):
         "private_link": request.build_absolute_uri(request.path) if token else "",
         "action_base": request.path,
     }
-    return _page(request, "storefront/order.html", context, partial="order-body")
+    return render_page(request, "storefront/order.html", context, partial="order-body")
 
 
 @require_POST

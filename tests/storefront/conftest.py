@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
+import shop.rendering as rendering
 import shop.storefront.views as storefront_views
 from tests.factories import CustomerFactory, ProductFactory, UserFactory
 
@@ -32,6 +33,7 @@ def rendered(monkeypatch):
         return original(request, template_name, *args, **kwargs)
 
     monkeypatch.setattr(storefront_views, "render", spy)
+    monkeypatch.setattr(rendering, "render", spy)  # pages with HTMX partials render through shop.rendering
     return names
 
 
