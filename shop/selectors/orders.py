@@ -61,3 +61,9 @@ def payments_by_status(status: str = "") -> QuerySet[Payment]:
     """Payment attempts, newest first, with their order; only those in `status` when given."""
     payments = Payment.objects.select_related("order").order_by("-created_at", "-pk")
     return payments.filter(status=status) if status else payments
+
+
+def decline_code_of(payment: Payment) -> str:
+    """The gateway's reason code for a failed attempt, as its `payment.failed` event recorded it."""
+    event = payment.order.events.filter(kind="payment.failed", data__payment_id=payment.pk).last()
+    return (event.data or {}).get("decline_code", "") if event else ""

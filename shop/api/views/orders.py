@@ -33,7 +33,7 @@ from shop.api.serializers.orders import (
 )
 from shop.models import Order, Payment, Refund
 from shop.models.orders import OrderStatus
-from shop.selectors.orders import order_events, orders_visible_to, search_orders
+from shop.selectors.orders import decline_code_of, order_events, orders_visible_to, search_orders
 from shop.services import (
     Contact,
     OrderLine,
@@ -280,13 +280,8 @@ def _declined(order: Order, payment: Payment) -> Response:
         "status": order.status,
         "version": order.version,
         "payment_id": payment.pk,
-        "decline_code": _decline_code(payment),
+        "decline_code": decline_code_of(payment),
     }
     response = error_response(402, "payment_declined", payment.failure_reason or "The payment was declined.", details)
     response["ETag"] = etag_for(order)
     return response
-
-
-def _decline_code(payment: Payment) -> str:
-    event = order_events(payment.order).filter(kind="payment.failed").last()
-    return (event.data or {}).get("decline_code", "") if event else ""
